@@ -1,0 +1,1 @@
+"""Organisation pages (profile, size class, members, documents)."""

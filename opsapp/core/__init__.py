@@ -1,0 +1,7 @@
+"""Cross-cutting services and pages: health, home, language, notifications, audit, files, privacy."""
+
+from flask import Blueprint
+
+bp = Blueprint("core", __name__, template_folder="templates")
+
+from opsapp.core import views  # noqa: E402,F401

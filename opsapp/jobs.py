@@ -1,0 +1,128 @@
+"""The scheduled jobs and their schedule.
+
+APScheduler 3 runs them in one process of its own (`flask --app opsapp scheduler`),
+never inside the web workers. Each job is a function of `now` that is safe to run
+again: `run_job()` first records (job, period) in `job_runs`, whose unique key lets
+exactly one process run a given trigger; a second run of the same period does
+nothing. Jobs change and flush; `run_job()` commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from opsapp.core.models import JobRun
+from opsapp.core.timeutil import utcnow
+from opsapp.extensions import db
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[datetime], str]
+    # APScheduler trigger: "interval" with minutes=..., or "cron" with its fields.
+    trigger: str
+    trigger_args: dict
+    # How a trigger time is turned into the period key that makes reruns no-ops.
+    period_format: str
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.trigger_args.items())
+        return f"{self.trigger}({args})"
+
+    def period(self, now: datetime) -> str:
+        if self.trigger == "interval" and "minutes" in self.trigger_args:
+            step = int(self.trigger_args["minutes"])
+            minute = (now.hour * 60 + now.minute) // step * step
+            return f"{now:%Y-%m-%d}T{minute // 60:02d}:{minute % 60:02d}"
+        return now.strftime(self.period_format)
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, trigger: str, period_format: str = "%Y-%m-%dT%H:%M", **trigger_args) -> Callable:
+    """Register a job: `@job("purge_tokens", "cron", period_format="%Y-%m-%d", hour=3)`."""
+
+    def decorator(func: Callable[[datetime], str]) -> Callable[[datetime], str]:
+        JOBS[name] = Job(name, func, trigger, trigger_args, period_format)
+        return func
+
+    return decorator
+
+
+def run_job(name: str, now: datetime | None = None) -> str:
+    """Run a job for the period `now` falls in, once across every process; returns what it did."""
+    definition = JOBS[name]
+    now = now or utcnow()
+    period = definition.period(now)
+    run = JobRun(job=name, period=period, started_at=utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(run)
+    except IntegrityError:
+        db.session.rollback()
+        return f"{name} {period}: already done"
+    db.session.commit()  # claim the period before working, so a second process sees it
+    try:
+        result = definition.func(now) or "done"
+        run.finished_at = utcnow()
+        run.result = result[:2000]
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        # Free the period, so the next trigger (or a rerun by hand) tries again.
+        db.session.delete(db.session.merge(run))
+        db.session.commit()
+        raise
+    return f"{name} {period}: {result}"
+
+
+def _scheduled(name: str) -> None:
+    """The entry point APScheduler calls (an importable reference, for the SQL job store)."""
+    from opsapp import create_app
+
+    app = create_app()
+    with app.app_context():
+        try:
+            app.logger.info(run_job(name))
+        except Exception:
+            app.logger.exception("job %s failed", name)
+
+
+def run_scheduler() -> None:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    cfg = current_app.config
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=cfg["SQLALCHEMY_DATABASE_URI"], tablename="apscheduler_jobs")},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone=cfg["SCHEDULER_TIMEZONE"],
+    )
+    for definition in JOBS.values():
+        scheduler.add_job(
+            "opsapp.jobs:_scheduled", definition.trigger, args=[definition.name],
+            id=definition.name, replace_existing=True, **definition.trigger_args,
+        )
+    current_app.logger.info("scheduler started with %d jobs", len(JOBS))
+    print(f"opsapp scheduler: {len(JOBS)} jobs: {', '.join(JOBS)}", flush=True)
+    scheduler.start()
+
+
+# --- the jobs ------------------------------------------------------------------------
+
+
+@job("purge_expired_tokens", "cron", period_format="%Y-%m-%dT%H", minute=17)
+def purge_expired_tokens(now: datetime) -> str:
+    """Hourly: delete used or expired e-mail tokens and sign-ins that can no longer be used."""
+    from opsapp.accounts import sessions, tokens
+
+    purged_tokens = tokens.purge_expired(now)
+    purged_sessions = sessions.purge_stale(now)
+    return f"{purged_tokens} tokens, {purged_sessions} sessions purged"

@@ -1,0 +1,14 @@
+"""Every table of the application, imported in one place so Alembic sees the whole schema."""
+
+from opsapp.accounts.models import (  # noqa: F401
+    AccountToken,
+    Membership,
+    Organisation,
+    OwnershipLink,
+    RecoveryCode,
+    S3Domain,
+    User,
+    UserRole,
+    UserSession,
+)
+from opsapp.core.models import AuditEntry, JobRun, Notification, StoredFile  # noqa: F401

@@ -1,0 +1,107 @@
+"""Fixtures: one application and database per test run; every test starts from empty tables.
+
+The database is SQLite in a temporary folder, or the PostgreSQL database named by
+OPSAPP_TEST_DATABASE_URL. No mocks: the real database, files and documents.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from opsapp import create_app
+from opsapp.extensions import db, limiter
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    base = tmp_path_factory.mktemp("opsapp")
+    url = os.environ.get("OPSAPP_TEST_DATABASE_URL") or f"sqlite:///{base / 'test.sqlite3'}"
+    application = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=url,
+        INSTANCE_PATH=str(base / "instance"),
+        MAIL_OUTBOX=str(base / "outbox"),
+        UPLOAD_FOLDER=str(base / "uploads"),
+    )
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app):
+    yield
+    with app.app_context():
+        db.session.rollback()
+        _empty_tables()
+        db.session.remove()
+    for folder in (app.config["MAIL_OUTBOX"], app.config["UPLOAD_FOLDER"]):
+        shutil.rmtree(folder, ignore_errors=True)
+    limiter.reset()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that use the models directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app):
+    """The e-mails sent so far (read from the outbox folder the app writes)."""
+    from opsapp.core.mail import outbox_messages
+
+    return lambda: outbox_messages(app)
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def csrf(client):
+    """A valid CSRF token for this client's session."""
+
+    def token(path: str = "/login") -> str:
+        return csrf_from(client.get(path).get_data(as_text=True))
+
+    return token
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests last: they start a server and a browser.
+    items.sort(key=lambda item: "e2e" in Path(str(item.fspath)).parts)
