@@ -12,7 +12,12 @@ from sqlalchemy import func, select
 
 from opsapp.accounts import second_factor, sessions, tokens
 from opsapp.accounts.models import Membership, TokenPurpose, User
-from opsapp.accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
+from opsapp.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problems,
+    verify_password,
+)
 from opsapp.core import audit
 from opsapp.core.notifications import notify
 from opsapp.core.roles import Role

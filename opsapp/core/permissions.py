@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import wraps
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
