@@ -93,6 +93,7 @@ class Config:
     TOKEN_LIFETIMES = {
         "confirm_email": timedelta(days=3),
         "reset_password": timedelta(hours=2),
+        "invitation": timedelta(days=7),
     }
 
     LANGUAGES = ("en", "it")

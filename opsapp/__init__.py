@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -77,6 +77,8 @@ def _select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]  # jobs and the CLI: force_locale() decides
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
@@ -86,7 +88,7 @@ def _select_locale() -> str:
 
 
 def _select_timezone() -> str:
-    if current_user and current_user.is_authenticated and current_user.timezone:
+    if has_request_context() and current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return "Europe/Rome"
 
@@ -198,6 +200,8 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _layout_context():
+        if not has_request_context():  # e-mails rendered by jobs and the CLI
+            return {"nav_entries": [], "unread_notifications": 0, "current_locale": str(get_locale() or "en")}
         unread = 0
         if current_user.is_authenticated:
             if "unread" not in g:

@@ -4,7 +4,10 @@ APScheduler 3 runs them in one process of its own (`flask --app opsapp scheduler
 never inside the web workers. Each job is a function of `now` that is safe to run
 again: `run_job()` first records (job, period) in `job_runs`, whose unique key lets
 exactly one process run a given trigger; a second run of the same period does
-nothing. Jobs change and flush; `run_job()` commits once.
+nothing. Jobs change and flush; `run_job()` commits the claim, then the work.
+
+`build_scheduler()` makes the scheduler (blocking for the process, background for
+tests) with its job store in the application's database; `run_scheduler()` starts it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from opsapp.core.models import JobRun
@@ -44,6 +48,7 @@ class Job:
 
 
 JOBS: dict[str, Job] = {}
+JOB_STORE_TABLE = "apscheduler_jobs"
 
 
 def job(name: str, trigger: str, period_format: str = "%Y-%m-%dT%H:%M", **trigger_args) -> Callable:
@@ -57,7 +62,13 @@ def job(name: str, trigger: str, period_format: str = "%Y-%m-%dT%H:%M", **trigge
 
 
 def run_job(name: str, now: datetime | None = None) -> str:
-    """Run a job for the period `now` falls in, once across every process; returns what it did."""
+    """Run a job for the period `now` falls in, once across every process; returns what it did.
+
+    The claim is a row in `job_runs` committed before the work starts: its unique key
+    (job, period) decides which process runs the period. On SQLite the second writer
+    waits for the first (transactions begin IMMEDIATE) and then meets the key; on
+    PostgreSQL the second INSERT waits for the first transaction and then fails on it.
+    """
     definition = JOBS[name]
     now = now or utcnow()
     period = definition.period(now)
@@ -67,7 +78,7 @@ def run_job(name: str, now: datetime | None = None) -> str:
             db.session.add(run)
     except IntegrityError:
         db.session.rollback()
-        return f"{name} {period}: already done"
+        return f"{name} {period}: {_already(name, period)}"
     db.session.commit()  # claim the period before working, so a second process sees it
     try:
         result = definition.func(now) or "done"
@@ -83,6 +94,13 @@ def run_job(name: str, now: datetime | None = None) -> str:
     return f"{name} {period}: {result}"
 
 
+def _already(name: str, period: str) -> str:
+    finished = db.session.scalar(
+        select(JobRun.finished_at).where(JobRun.job == name, JobRun.period == period)
+    )
+    return "already done" if finished is not None else "already done (still running in another process)"
+
+
 def _scheduled(name: str) -> None:
     """The entry point APScheduler calls (an importable reference, for the SQL job store)."""
     from opsapp import create_app
@@ -95,21 +113,42 @@ def _scheduled(name: str) -> None:
             app.logger.exception("job %s failed", name)
 
 
-def run_scheduler() -> None:
+def build_scheduler(blocking: bool = True):
+    """An APScheduler 3 scheduler, not started, with every registered job added.
+
+    Its job store is a table (`apscheduler_jobs`) in the application's database, reached
+    through an engine of its own so that shutting the scheduler down does not close the
+    application's connections. `blocking=False` gives a background scheduler, for tests.
+    Call inside an application context.
+    """
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     cfg = current_app.config
-    scheduler = BlockingScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=cfg["SQLALCHEMY_DATABASE_URI"], tablename="apscheduler_jobs")},
+    store = SQLAlchemyJobStore(
+        url=cfg["SQLALCHEMY_DATABASE_URI"], tablename=JOB_STORE_TABLE,
+        engine_options=dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+    )
+    scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = scheduler_class(
+        jobstores={"default": store},
+        # A trigger missed while the scheduler was down runs once when it comes back
+        # (within the hour); run_job() makes a repeated period a no-op anyway.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=cfg["SCHEDULER_TIMEZONE"],
     )
     for definition in JOBS.values():
         scheduler.add_job(
             "opsapp.jobs:_scheduled", definition.trigger, args=[definition.name],
-            id=definition.name, replace_existing=True, **definition.trigger_args,
+            id=definition.name, name=definition.name, replace_existing=True, **definition.trigger_args,
         )
+    return scheduler
+
+
+def run_scheduler() -> None:
+    """Run the scheduler in this process until it is stopped (the `scheduler` command)."""
+    scheduler = build_scheduler(blocking=True)
     current_app.logger.info("scheduler started with %d jobs", len(JOBS))
     print(f"opsapp scheduler: {len(JOBS)} jobs: {', '.join(JOBS)}", flush=True)
     scheduler.start()

@@ -60,8 +60,9 @@ _VAT_SEQ = itertools.count(1000001)
 
 
 def italian_vat(n: int | None = None) -> str:
-    """A valid Italian VAT number (partita IVA) with its check digit."""
-    base = f"{n or next(_VAT_SEQ):010d}"[-10:]
+    """A valid Italian VAT number (partita IVA): a 7-digit company number, the office code of
+    Torino (001) and the check digit."""
+    base = f"{(n or next(_VAT_SEQ)) % 10_000_000:07d}001"
     total = 0
     for i, ch in enumerate(base):
         d = int(ch)

@@ -14,6 +14,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from opsapp.accounts.passwords import MAX_LENGTH, password_problems
 from opsapp.core.roles import ROLE_LABELS, Role
@@ -102,21 +103,59 @@ class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change something."""
 
 
+USER_STATUS_CHOICES = [
+    ("active", _l("Active")),
+    ("unconfirmed", _l("Not confirmed yet")),
+    ("disabled", _l("Disabled")),
+    ("erased", _l("Erased")),
+]
+USER_SORT_CHOICES = [
+    ("name", _l("Name (A to Z)")),
+    ("-name", _l("Name (Z to A)")),
+    ("-created", _l("Newest first")),
+    ("created", _l("Oldest first")),
+    ("-last_login", _l("Last sign-in, most recent first")),
+    ("last_login", _l("Last sign-in, least recent first")),
+]
+
+
 class UserSearchForm(FlaskForm):
+    """The filters of the user list, read from the query string (a GET form, so no CSRF)."""
+
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Name or e-mail"), validators=[Optional(), Length(max=100)])
     role = SelectField(_l("Role"), choices=[("", _l("Any role"))] + [(r.value, ROLE_LABELS[r]) for r in Role],
                        validators=[Optional()])
-    status = SelectField(_l("Status"), choices=[("", _l("Any status")), ("active", _l("Active")),
-                                                 ("disabled", _l("Disabled"))], validators=[Optional()])
+    status = SelectField(_l("Status"), choices=[("", _l("Any status"))] + USER_STATUS_CHOICES,
+                         validators=[Optional()])
+    sort = SelectField(_l("Sort by"), choices=USER_SORT_CHOICES, default="name", validators=[Optional()])
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _role_checkboxes(description=None) -> SelectMultipleField:
+    return SelectMultipleField(
+        _l("Roles"), choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+        validators=[DataRequired(message=_l("Choose at least one role."))],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        description=description,
+    )
 
 
 class UserForm(FlaskForm):
-    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
-    roles = SelectMultipleField(_l("Roles"), choices=[(r.value, ROLE_LABELS[r]) for r in Role],
-                                validators=[DataRequired(message=_l("Choose at least one role."))],
-                                description=_l("Hold Ctrl or Cmd to choose several."))
-    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    """An administrator creates an account; the person chooses the password from the invitation."""
+
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)], filters=[_strip])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip],
+                       description=_l("The invitation to choose a password is sent here."))
+    roles = _role_checkboxes(_l("Choose at least one. A person may hold several roles."))
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en",
+                         description=_l("The language of the invitation and of the pages."))
+
+
+class UserRolesForm(FlaskForm):
+    roles = _role_checkboxes(_l("The change takes effect at the person's next page."))

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from opsapp.accounts.sme import SizeClass  # noqa: F401  (the rule owns the classes)
 from opsapp.core.roles import Role
 from opsapp.core.timeutil import utcnow
 from opsapp.core.types import Money, UTCDateTime
@@ -133,6 +134,7 @@ class UserSession(db.Model):
 class TokenPurpose(enum.StrEnum):
     CONFIRM_EMAIL = "confirm_email"
     RESET_PASSWORD = "reset_password"
+    INVITATION = "invitation"  # an account made by an admin: choose the first password
 
 
 class AccountToken(db.Model):
@@ -225,13 +227,6 @@ class S3Domain(db.Model):
 
     def name(self, locale: str = "en") -> str:
         return self.name_it if str(locale).startswith("it") else self.name_en
-
-
-class SizeClass(enum.StrEnum):
-    MICRO = "micro"
-    SMALL = "small"
-    MEDIUM = "medium"
-    LARGE = "large"
 
 
 class Organisation(db.Model):

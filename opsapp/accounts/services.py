@@ -186,15 +186,24 @@ def request_password_reset(email: str) -> None:
     audit.record("password.reset_requested", user, actor=user)
 
 
+def _password_token_purpose(token: str) -> TokenPurpose:
+    """A reset link or an invitation: both let the person choose a password."""
+    for purpose in (TokenPurpose.RESET_PASSWORD, TokenPurpose.INVITATION):
+        try:
+            tokens.peek(token, purpose)
+        except tokens.TokenInvalid:
+            continue
+        return purpose
+    raise AccountError(_l("This reset link is invalid, already used or expired. Ask for a new one."))
+
+
 def reset_password(token: str, new_password: str) -> User:
-    try:
-        user = tokens.peek(token, TokenPurpose.RESET_PASSWORD)
-    except tokens.TokenInvalid:
-        raise AccountError(_l("This reset link is invalid, already used or expired. Ask for a new one.")) from None
+    purpose = _password_token_purpose(token)
+    user = tokens.peek(token, purpose)
     problems = password_problems(new_password, user.email, user.full_name)
     if problems:
         raise AccountError(" ".join(problems))
-    tokens.consume(token, TokenPurpose.RESET_PASSWORD)
+    tokens.consume(token, purpose)
     _set_password(user, new_password)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()  # the link proved the address

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("core", __name__, template_folder="templates")
 
-from opsapp.core import views  # noqa: E402,F401
+from opsapp.core import audit_views, privacy_views, views  # noqa: E402,F401

@@ -88,6 +88,9 @@ def check(upload: FileStorage | None, allowed=DOCUMENTS, max_bytes: int | None =
     """Validate an upload; returns its kind, its content and its cleaned name, or raises FileRejected."""
     if upload is None or not upload.filename:
         raise FileRejected(_l("Choose a file to upload."))
+    # Browsers send a bare file name; one naming folders was made by hand to reach elsewhere.
+    if "/" in upload.filename or "\\" in upload.filename or upload.filename.startswith(".."):
+        raise FileRejected(_l("The file name must not name folders (/, \\ or ..). Rename the file and upload it again."))
     name = clean_name(upload.filename)
     limit = max_bytes or current_app.config["MAX_UPLOAD_BYTES"]
     content = upload.stream.read(limit + 1)

@@ -1,16 +1,18 @@
-"""accounts, organisations, audit, files, notifications, jobs
+"""platform: accounts, organisations, audit, files, notifications, job runs
 
-Revision ID: 735658bae114
+Revision ID: bf103842842d
 Revises: 
-Create Date: 2026-11-23 17:11:49.073288
+Create Date: 2026-11-23 17:45:38.010328
 
 """
 from alembic import op
 import sqlalchemy as sa
 
+import opsapp.core.types
+
 
 # revision identifiers, used by Alembic.
-revision = '735658bae114'
+revision = 'bf103842842d'
 down_revision = None
 branch_labels = None
 depends_on = None
