@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 from opsapp.accounts.models import Membership, Organisation, S3Domain, User
+from opsapp.accounts.organisations import DEFAULT_S3_DOMAINS
 from opsapp.accounts.passwords import hash_password
 from opsapp.core.roles import Role
 from opsapp.core.timeutil import utcnow
@@ -15,17 +16,7 @@ from opsapp.extensions import db
 PASSWORD = "correct horse battery staple"
 _seq = itertools.count(1)
 
-S3_DOMAINS = [
-    ("aerospace", "Aerospace", "Aerospazio"),
-    ("automotive", "Automotive", "Automotive"),
-    ("green_chemistry", "Green chemistry and cleantech", "Chimica verde e cleantech"),
-    ("mechatronics", "Mechatronics", "Meccatronica"),
-    ("agrifood", "Agri-food", "Agroalimentare"),
-    ("textile", "Textile", "Tessile"),
-    ("life_sciences", "Life sciences", "Scienze della vita"),
-    ("ict", "ICT", "ICT"),
-    ("energy", "Energy", "Energia"),
-]
+S3_DOMAINS = DEFAULT_S3_DOMAINS
 
 
 def make_user(email: str | None = None, roles=(Role.APPLICANT,), password: str = PASSWORD,

@@ -10,8 +10,6 @@ keeps the role, so there is always someone who can repair an account.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from opsapp.accounts import second_factor, sessions, tokens
 from opsapp.accounts.models import Membership, TokenPurpose, User, UserRole, UserSession
 from opsapp.accounts.services import AccountError, find_by_email, normalise_email
-from opsapp.core import audit
+from opsapp.core import audit, exports
 from opsapp.core.models import AuditEntry, JobRun
 from opsapp.core.notifications import notify
 from opsapp.core.permissions import deny, require
@@ -189,36 +187,15 @@ EXPORT_COLUMNS = ("id", "full_name", "email", "roles", "status", "language", "cr
                   "email_confirmed_at", "last_login_at", "second_factor")
 
 
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    value = str(value)
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def export_users(actor: User, filters: UserFilters) -> str:
-    """The matching users as CSV (UTF-8 with BOM, so spreadsheets read accents); audited."""
-    stmt = user_query(actor, filters)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for user in db.session.scalars(stmt):
-        count += 1
-        writer.writerow([_cell(v) for v in (
-            user.id, user.full_name, user.email, " ".join(sorted(r.role for r in user.role_rows)),
-            status_of(user), user.locale, user.created_at, user.email_confirmed_at,
-            user.last_login_at, "yes" if user.totp_enabled else "no",
-        )])
-    audit.record("users.exported", actor=actor, object_type="users", rows=count,
+    """The matching users as CSV (see core.exports); audited."""
+    rows = [(user.id, user.full_name, user.email, " ".join(sorted(r.role for r in user.role_rows)),
+             status_of(user), user.locale, user.created_at, user.email_confirmed_at,
+             user.last_login_at, user.totp_enabled)
+            for user in db.session.scalars(user_query(actor, filters))]
+    audit.record("users.exported", actor=actor, object_type="users", rows=len(rows),
                  filters=filters.as_args())
-    return buffer.getvalue()
+    return exports.csv_text(EXPORT_COLUMNS, rows)
 
 
 # --- creating and inviting -----------------------------------------------------------

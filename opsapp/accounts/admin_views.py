@@ -8,14 +8,14 @@ every change is a POST (CSRF checked by the app), answered with a message and a 
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from opsapp.accounts import admin, admin_panels, bp  # noqa: F401  (admin_panels registers the home panels)
 from opsapp.accounts.forms import EmptyForm, UserForm, UserRolesForm, UserSearchForm
-from opsapp.core import navigation
+from opsapp.core import exports, navigation
 from opsapp.core.pagination import paginate
 from opsapp.core.permissions import roles_required
 from opsapp.core.roles import ROLE_LABELS, Role
@@ -65,9 +65,7 @@ def admin_users_export():
     _, filters = _filters()
     content = admin.export_users(_actor(), filters)
     db.session.commit()  # the export is audited
-    filename = f"users-{utcnow():%Y%m%d-%H%M}.csv"
-    return Response(content, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return exports.download(content, f"users-{utcnow():%Y%m%d-%H%M}.csv")
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

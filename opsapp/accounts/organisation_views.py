@@ -9,7 +9,7 @@ module also registers the navigation entries and the home panels of organisation
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,7 +30,7 @@ from opsapp.accounts.organisation_forms import (
     country_name,
 )
 from opsapp.accounts.organisations import OrganisationError
-from opsapp.core import files, home, navigation
+from opsapp.core import exports, files, home, navigation
 from opsapp.core.permissions import roles_required, signed_in
 from opsapp.core.roles import Role
 from opsapp.extensions import db
@@ -126,14 +126,16 @@ def organisation_list():
                            export_args=export_args, filtered=bool(export_args))
 
 
-@bp.route("/organisations/export.csv")
+@bp.route("/organisations/export.csv", defaults={"fmt": "csv"})
+@bp.route("/organisations/export.xlsx", defaults={"fmt": "xlsx"})
 @roles_required(Role.STAFF, Role.ADMIN)
-def organisation_export():
-    text = organisations.export_csv(_actor(), _filter_form().filters(), _home_region())
-    db.session.commit()
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="organisations.csv"',
-                             "Cache-Control": "private, no-store"})
+def organisation_export(fmt: str):
+    rows = organisations.export_rows(_actor(), _filter_form().filters(), _home_region())
+    db.session.commit()  # the export is audited
+    header = organisations.CSV_COLUMNS
+    if fmt == "xlsx":
+        return exports.download(exports.xlsx_bytes([("Organisations", header, rows)]), "organisations.xlsx")
+    return exports.download(exports.csv_text(header, rows), "organisations.csv")
 
 
 # --- register and edit the profile -------------------------------------------------

@@ -11,8 +11,6 @@ numbers are checked with python-stdnum and kept in one compact form, unique.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -818,39 +816,22 @@ CSV_COLUMNS = ("id", "legal_name", "kind", "vat_number", "country", "nuts2_regio
                "balance_sheet_total", "public_control", "size_class", "created_at")
 
 
-def export_csv(actor, filters: OrganisationFilters, home_region: str) -> str:
-    """The filtered list as CSV (UTF-8 with a byte-order mark, so that spreadsheets read the accents)."""
+def export_rows(actor, filters: OrganisationFilters, home_region: str) -> list[list]:
+    """The filtered list as rows under CSV_COLUMNS (for exports.csv_text / xlsx_bytes); audited."""
     require(is_programme_staff(actor))
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    count = 0
-    for org in db.session.scalars(_filtered(filters, home_region)):
-        writer.writerow([_csv_cell(v) for v in _csv_row(org, home_region)])
-        count += 1
-    audit.record("organisations.exported", actor=actor, object_type="organisations", rows=count,
+    rows = [_csv_row(org, home_region) for org in db.session.scalars(_filtered(filters, home_region))]
+    audit.record("organisations.exported", actor=actor, object_type="organisations", rows=len(rows),
                  filters={k: v for k, v in vars(filters).items() if v})
-    return out.getvalue()
+    return rows
 
 
 def _csv_row(org: Organisation, home_region: str) -> list:
     return [org.id, org.legal_name, org.kind, org.vat_number, org.country, org.nuts2_region or "",
             "yes" if org.in_region(home_region) else "no", org.city or "",
-            org.founding_date.isoformat() if org.founding_date else "", org.nace_code or "",
+            org.founding_date, org.nace_code or "",
             " ".join(sorted(d.code for d in org.s3_domains)),
-            org.staff_headcount if org.staff_headcount is not None else "",
-            org.annual_turnover if org.annual_turnover is not None else "",
-            org.balance_sheet_total if org.balance_sheet_total is not None else "",
-            "yes" if org.public_control else "no", org.size_class or "", org.created_at.isoformat()]
-
-
-def _csv_cell(value) -> str:
-    text = str(value)
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+            org.staff_headcount, org.annual_turnover, org.balance_sheet_total,
+            org.public_control, org.size_class or "", org.created_at]
 
 
 def recent_organisations(limit: int = 5) -> list[Organisation]:

@@ -22,6 +22,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from opsapp.core import audit, bp, navigation
+from opsapp.core.exports import safe_cell
 from opsapp.core.models import AuditEntry
 from opsapp.core.pagination import Page
 from opsapp.core.permissions import roles_required
@@ -130,14 +131,6 @@ CSV_HEADER = ("time_utc", "actor_id", "actor_name", "actor_email", "action",
               "object_type", "object_id", "detail", "ip_address")
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting like a formula would run in a spreadsheet (CSV injection).
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def export_csv(filters: AuditFilters):
     """Audit the export (with its filters and size), then give the CSV lines to stream."""
     total = _count(filters)
@@ -151,7 +144,7 @@ def export_csv(filters: AuditFilters):
         writer.writerow(CSV_HEADER)
         result = db.session.execute(query.execution_options(yield_per=CSV_BATCH))
         for n, (entry, name, email) in enumerate(result, start=1):
-            writer.writerow([_cell(v) for v in (
+            writer.writerow([safe_cell(v) for v in (
                 entry.created_at.isoformat(), entry.actor_id, name, email, entry.action,
                 entry.object_type, entry.object_id,
                 json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True), entry.ip_address,

@@ -34,6 +34,7 @@ from opsapp.accounts.models import (
     SizeClass,
     User,
 )
+from opsapp.accounts.organisations import DEFAULT_S3_DOMAINS
 from opsapp.accounts.passwords import hash_password
 from opsapp.core.roles import Role
 from opsapp.extensions import db
@@ -45,17 +46,7 @@ CREATED_AT = datetime(2025, 12, 1, 8, 0, tzinfo=UTC)
 EMAIL_DOMAIN = "demo.opsapp.eu"
 HOME_REGION = "ITC1"
 
-S3_DOMAINS = [
-    ("aerospace", "Aerospace", "Aerospazio"),
-    ("automotive", "Automotive", "Automotive"),
-    ("green_chemistry", "Green chemistry and cleantech", "Chimica verde e cleantech"),
-    ("mechatronics", "Mechatronics", "Meccatronica"),
-    ("agrifood", "Agri-food", "Agroalimentare"),
-    ("textile", "Textile", "Tessile"),
-    ("life_sciences", "Life sciences", "Scienze della vita"),
-    ("ict", "ICT", "ICT"),
-    ("energy", "Energy", "Energia"),
-]
+S3_DOMAINS = DEFAULT_S3_DOMAINS
 
 # --- places --------------------------------------------------------------------------
 # city: (NUTS-2, Italian VAT office code (the province), streets with postcodes,

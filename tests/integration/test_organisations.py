@@ -575,6 +575,21 @@ def test_the_csv_export_follows_the_filters_and_is_audited(app, client, people):
         assert entry.detail["rows"] == 2 and entry.detail["filters"]["region"] == "in"
 
 
+def test_the_xlsx_export_opens_with_numbers_as_numbers(app, client, people):
+    from openpyxl import load_workbook
+
+    login(client, "staff@example.eu")
+    r = client.get("/organisations/export.xlsx")
+    assert r.status_code == 200 and r.headers["Content-Disposition"].endswith('organisations.xlsx"')
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["id", "legal_name", "kind"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert {row[1] for row in rows} >= {"Alfa Meccanica S.r.l."}
+    turnover = rows[0][header.index("annual_turnover")]
+    assert isinstance(turnover, (int, float))
+
+
 # --- S3 domains --------------------------------------------------------------------------
 
 
