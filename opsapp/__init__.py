@@ -24,6 +24,7 @@ from opsapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 BLUEPRINTS = (
     "opsapp.core:bp",
     "opsapp.accounts:bp",
+    "opsapp.calls:bp",
 )
 
 

@@ -12,3 +12,18 @@ from opsapp.accounts.models import (  # noqa: F401
     UserSession,
 )
 from opsapp.core.models import AuditEntry, JobRun, Notification, StoredFile  # noqa: F401
+from opsapp.calls.models import (  # noqa: F401
+    Answer,
+    Application,
+    Assignment,
+    Call,
+    CallReminder,
+    Consensus,
+    Criterion,
+    Edition,
+    EvaluatorProfile,
+    Obligation,
+    Programme,
+    Question,
+    Score,
+)

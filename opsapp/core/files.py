@@ -138,10 +138,10 @@ def path_of(stored: StoredFile) -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"]) / stored.stored_name
 
 
-def send(stored: StoredFile):
-    """The file as a download (never shown inline), with its original name."""
+def send(stored: StoredFile, download_name: str | None = None):
+    """The file as a download (never shown inline), with its original name unless another is given."""
     response = send_file(path_of(stored), mimetype=stored.content_type, as_attachment=True,
-                         download_name=stored.original_name, max_age=0)
+                         download_name=download_name or stored.original_name, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

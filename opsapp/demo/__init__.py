@@ -28,13 +28,14 @@ def wipe() -> None:
 
 def load(reset: bool = False) -> list[str]:
     from opsapp.demo import accounts as accounts_stage
+    from opsapp.demo import calls as calls_stage
 
     if reset:
         wipe()
     rng = random.Random(SEED)
     summary: list[str] = []
     ctx = accounts_stage.load(rng, summary)
-    del ctx
+    ctx.update(calls_stage.load(rng, ctx, summary))
     db.session.commit()
     summary.append(f"Every demo account signs in with the password {PASSWORD}.")
     return summary
