@@ -195,6 +195,13 @@ def _register_template_helpers(app: Flask) -> None:
     def _datetime(value, fmt="medium"):
         return format_datetime(value, fmt) if value else ""
 
+    @app.template_filter("in_zone")
+    def _in_zone(value, tz=None):
+        """A UTC moment in a zone (an event's or a call's): "Tue 10 March 2027, 09:20 CET"."""
+        from opsapp.core.timeutil import format_in_zone
+
+        return format_in_zone(value, tz, str(get_locale() or "en")) if value else ""
+
     @app.template_filter("date")
     def _date(value, fmt="medium"):
         return format_date(value, fmt) if value else ""

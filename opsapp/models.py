@@ -11,7 +11,6 @@ from opsapp.accounts.models import (  # noqa: F401
     UserRole,
     UserSession,
 )
-from opsapp.core.models import AuditEntry, JobRun, Notification, StoredFile  # noqa: F401
 from opsapp.calls.models import (  # noqa: F401
     Answer,
     Application,
@@ -27,3 +26,4 @@ from opsapp.calls.models import (  # noqa: F401
     Question,
     Score,
 )
+from opsapp.core.models import AuditEntry, JobRun, Notification, StoredFile  # noqa: F401

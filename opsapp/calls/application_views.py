@@ -11,8 +11,6 @@ applications.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -105,20 +103,10 @@ def _application_badge(value: str) -> str:
         return "bg-secondary"
 
 
-@bp.app_template_filter("application_outcome")
-def _application_outcome(value: str | None) -> str:
-    try:
-        return str(OUTCOME_LABELS[Outcome(value)]) if value else ""
-    except ValueError:
-        return value or ""
 
 
-@bp.app_template_filter("place_status")
-def _place_status(value: str | None) -> str:
-    try:
-        return str(PLACE_LABELS[PlaceStatus(value)]) if value else ""
-    except ValueError:
-        return value or ""
+
+
 
 
 @bp.app_template_filter("eligibility_label")
@@ -126,27 +114,10 @@ def _eligibility_label(value: str) -> str:
     return str(applying.ELIGIBILITY_WORDS.get(value, value))
 
 
-@bp.app_template_filter("call_time")
-def _call_time(value: datetime | None, tz: str | None = None) -> str:
-    """A moment in the call's time zone ("Tue 10 March 2027, 09:20 CET")."""
-    return applying.local_time_text(value, tz) if value else ""
 
 
-@bp.app_template_filter("time_left")
-def _time_left(deadline: datetime | None) -> str:
-    """How long until a deadline, in words."""
-    if deadline is None:
-        return ""
-    seconds = (deadline - utcnow()).total_seconds()
-    if seconds <= 0:
-        return _("closed")
-    days = int(seconds // 86400)
-    if days >= 2:
-        return ngettext("%(num)d day left", "%(num)d days left", days)
-    hours = int(seconds // 3600)
-    if hours >= 1:
-        return ngettext("%(num)d hour left", "%(num)d hours left", hours)
-    return _("less than an hour left")
+
+
 
 
 # --- home panels ------------------------------------------------------------------------

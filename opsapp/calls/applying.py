@@ -22,9 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from flask import abort, current_app, url_for
 from flask_babel import format_date, get_locale
@@ -68,7 +66,7 @@ from opsapp.core.money import format_money
 from opsapp.core.notifications import notify
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.permissions import require
-from opsapp.core.timeutil import to_local, utcnow
+from opsapp.core.timeutil import format_in_zone, to_local, utcnow
 from opsapp.extensions import db
 
 ATTACHMENT_PURPOSE = "application_attachment"
@@ -168,12 +166,8 @@ def for_editing(actor, application_id: int, now: datetime | None = None, *, for_
 
 
 def local_time_text(value: datetime, tz: str | None) -> str:
-    """A moment in the call's time zone, as the UX asks: "Tue 10 March 2027, 09:20 CET"."""
-    zone = ZoneInfo(tz or "Europe/Rome")
-    local = to_local(value, zone)
-    # Babel names the zone "+0100" in most locales; the zone database knows "CET" and "CEST".
-    return f"{format_datetime(local, 'EEE d MMMM y, HH:mm', tzinfo=zone, locale=str(get_locale() or 'en'))} " \
-           f"{local.tzname()}"
+    """A moment in the call's time zone, in the user's language."""
+    return format_in_zone(value, tz or "Europe/Rome", str(get_locale() or "en"))
 
 
 def deadline_text(call: Call) -> str:

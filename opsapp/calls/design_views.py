@@ -12,9 +12,6 @@ that show times in the call's own time zone.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -39,7 +36,7 @@ from opsapp.calls.design_forms import (
 from opsapp.core import home, navigation
 from opsapp.core.permissions import public, roles_required
 from opsapp.core.roles import Role
-from opsapp.core.timeutil import to_local, utcnow
+from opsapp.core.timeutil import format_in_zone, utcnow
 from opsapp.extensions import db
 
 navigation.register(_l("Calls"), "calls.public_calls", [Role.APPLICANT, Role.BUYER], order=30)
@@ -60,16 +57,6 @@ def _locale() -> str:
 
 
 # --- template filters ----------------------------------------------------------------
-
-
-@bp.app_template_filter("in_call_zone")
-def _in_call_zone(value, tz: str | None = None, fmt: str = "EEE d MMMM y, HH:mm") -> str:
-    """A UTC time as the call's wall-clock time with the zone's abbreviation: "Wed 10 March 2027, 12:00 CET"."""
-    if not value:
-        return ""
-    zone = ZoneInfo(tz or design.DEFAULT_TIMEZONE)
-    local = to_local(value, zone)
-    return f"{babel_format_datetime(local, fmt, tzinfo=zone, locale=_locale())} {local.tzname()}"
 
 
 @bp.app_template_filter("countdown")
@@ -420,10 +407,10 @@ def call_publish(call_id: int):
     db.session.commit()
     if opened:
         flash(_("The call is published and open: applicants can apply until %(deadline)s.",
-                deadline=_in_call_zone(call.closes_at, call.timezone)), "success")
+                deadline=format_in_zone(call.closes_at, call.timezone, _locale())), "success")
     else:
         flash(_("The call is published; its rules are frozen. It opens by itself on %(opens)s.",
-                opens=_in_call_zone(call.opens_at, call.timezone)), "success")
+                opens=format_in_zone(call.opens_at, call.timezone, _locale())), "success")
     return redirect(url_for("calls.call_detail", call_id=call.id))
 
 

@@ -40,12 +40,6 @@ navigation.register(_l("Evaluators"), "calls.evaluators", [Role.STAFF, Role.ADMI
 TEMPLATES = "calls/evaluation/"
 
 
-@bp.app_template_filter("score_number")
-def _score_number(value) -> str:
-    """A score, weight or maximum as typed: 3.5, 4, 10 (never 4.0 or 1E+1)."""
-    return "" if value is None else format(value.normalize(), "f")
-
-
 def _actor():
     return current_user._get_current_object()
 

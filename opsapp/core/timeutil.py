@@ -19,6 +19,17 @@ def to_local(value: datetime, tz: str | ZoneInfo | None = None) -> datetime:
     return value.astimezone(zone)
 
 
+def format_in_zone(value: datetime, tz: str | ZoneInfo | None = None, locale: str = "en",
+                   pattern: str = "EEE d MMMM y, HH:mm") -> str:
+    """A moment as the wall-clock time of a zone, as the UX asks: "Tue 10 March 2027, 09:20 CET"."""
+    from babel.dates import format_datetime
+
+    zone = ZoneInfo(tz) if isinstance(tz, str) else (tz or DEFAULT_TZ)
+    local = to_local(value, zone)
+    # Babel names the zone "+0100" in most locales; the zone database knows "CET" and "CEST".
+    return f"{format_datetime(local, pattern, tzinfo=zone, locale=locale)} {local.tzname()}"
+
+
 def local_to_utc(value: datetime, tz: str | ZoneInfo | None = None) -> datetime:
     """A wall-clock time typed in a form (naive) in the given zone, as UTC."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else (tz or DEFAULT_TZ)

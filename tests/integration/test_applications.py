@@ -773,7 +773,7 @@ def test_my_applications_and_the_home_panel(app, client, world):
     login(client, "a@example.eu")
     application_id = start(client, world["call"])
     page = text(client.get("/applications"))
-    assert "Accelerator 2027" in page and "Draft" in page and "days left" in page
+    assert "Accelerator 2027" in page and "Draft" in page and "closes in" in page
     home = text(client.get("/"))
     assert "Your applications" in home and "Continue the application" in home
     assert f"/applications/{application_id}/step/1" in home

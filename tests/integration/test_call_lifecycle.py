@@ -168,7 +168,9 @@ def test_a_late_start_sends_only_the_nearest_reminder(app, ctx, applicants, outb
     call.closes_at = NOW + timedelta(hours=20)
     db.session.commit()
     assert jobs.run_job("calls_deadline_reminders", NOW).endswith("2 reminders")
-    assert {m["Subject"] for m in outbox()} == {"Reminder: “Accelerator 2027” closes in less than a day"}
+    # Each in the recipient's language (one of them reads Italian).
+    assert {m["Subject"] for m in outbox()} == {"Reminder: “Accelerator 2027” closes in less than a day",
+                                                "Promemoria: “Accelerator 2027” chiude tra meno di un giorno"}
     assert db.session.execute(select(CallReminder.kind, CallReminder.recipients).order_by(CallReminder.kind)).all() \
         == [("deadline_1d", 2), ("deadline_7d", 0)]
 
