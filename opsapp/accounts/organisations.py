@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from flask import abort, url_for
@@ -44,6 +44,7 @@ from opsapp.core.notifications import notify
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.permissions import require
 from opsapp.core.roles import PROGRAMME_STAFF, Role
+from opsapp.core.timeline import TimelineEntry, audit_rows
 from opsapp.extensions import db
 
 DOCUMENT_PURPOSE = "organisation_document"
@@ -889,24 +890,11 @@ _TIMELINE_LABELS = {
 }
 
 
-@dataclass
-class TimelineEntry:
-    when: datetime
-    actor: str | None
-    label: str
-    subject: str | None
-
-
 def timeline(organisation: Organisation, limit: int = 30) -> list[TimelineEntry]:
     """What happened to the organisation, newest first, from the audit log (downloads left out)."""
-    entries = db.session.execute(
-        select(AuditEntry, User.full_name).outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.object_type == Organisation.__tablename__,
-               AuditEntry.object_id == str(organisation.id),
-               AuditEntry.action.in_(list(_TIMELINE_LABELS)))
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)).all()
+    rows = audit_rows(Organisation.__tablename__, organisation.id, actions=_TIMELINE_LABELS, limit=limit)
     return [TimelineEntry(entry.created_at, name, str(_TIMELINE_LABELS[entry.action]), _timeline_subject(entry))
-            for entry, name in entries]
+            for entry, name in rows]
 
 
 def _timeline_subject(entry: AuditEntry) -> str | None:

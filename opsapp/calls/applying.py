@@ -61,11 +61,12 @@ from opsapp.calls.models import (
 )
 from opsapp.calls.states import transition
 from opsapp.core import audit, files, privacy
-from opsapp.core.models import AuditEntry, StoredFile
+from opsapp.core.models import StoredFile
 from opsapp.core.money import format_money
 from opsapp.core.notifications import notify
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.permissions import require
+from opsapp.core.timeline import TimelineEntry, audit_rows
 from opsapp.core.timeutil import format_in_zone, to_local, utcnow
 from opsapp.extensions import db
 
@@ -847,14 +848,6 @@ def attachment_for_download(actor, application_id: int, file_id: int) -> tuple[S
 # --- the detail page ---------------------------------------------------------------------------
 
 
-@dataclass
-class TimelineEntry:
-    when: datetime
-    actor: str | None
-    label: str
-    subject: str | None = None
-
-
 _TIMELINE = {
     "applications.created": _l("Application started"),
     "applications.page_saved": _l("Draft saved"),
@@ -873,11 +866,8 @@ def timeline(application: Application, viewer, limit: int = 50) -> list[Timeline
     """What happened, newest first. Applicants see their colleagues' names; anyone else is
     "programme staff" to them, and only the steps of the application itself are shown."""
     staff_view = permissions.is_staff(viewer)
-    rows = db.session.execute(
-        select(AuditEntry, User.full_name).outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.object_type == Application.__tablename__, AuditEntry.object_id == str(application.id),
-               AuditEntry.action != "applications.file_downloaded")
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)).all()
+    rows = audit_rows(Application.__tablename__, application.id, exclude=["applications.file_downloaded"],
+                      limit=limit)
     members = set(db.session.scalars(select(Membership.user_id).where(
         Membership.organisation_id == application.organisation_id)))
     entries = []

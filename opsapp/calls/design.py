@@ -59,12 +59,12 @@ from opsapp.calls.models import (
 )
 from opsapp.calls.permissions import call_accepts_submissions, is_staff
 from opsapp.core import audit, files
-from opsapp.core.models import AuditEntry
 from opsapp.core.money import format_money
 from opsapp.core.notifications import notify
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.permissions import require
 from opsapp.core.roles import Role
+from opsapp.core.timeline import TimelineEntry, audit_rows
 from opsapp.core.timeutil import local_to_utc, to_local
 from opsapp.extensions import db
 
@@ -1050,22 +1050,10 @@ STATUS_TIMELINE_LABELS = {
 }
 
 
-@dataclass
-class TimelineEntry:
-    when: datetime
-    actor: str | None
-    label: str
-    subject: str | None = None
-
-
 def timeline(call: Call, limit: int = 40) -> list[TimelineEntry]:
     """What happened to the call, newest first, from the audit log (the scheduler shows as no one)."""
     actions = [*TIMELINE_LABELS, "calls.status_changed"]
-    rows = db.session.execute(
-        select(AuditEntry, User.full_name).outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.object_type == Call.__tablename__, AuditEntry.object_id == str(call.id),
-               AuditEntry.action.in_(actions))
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)).all()
+    rows = audit_rows(Call.__tablename__, call.id, actions=actions, limit=limit)
     entries = []
     for entry, name in rows:
         detail = entry.detail or {}

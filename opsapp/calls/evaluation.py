@@ -48,11 +48,12 @@ from opsapp.calls.models import (
 from opsapp.calls.permissions import is_staff
 from opsapp.calls.states import transition
 from opsapp.core import audit
-from opsapp.core.models import AuditEntry, StoredFile
+from opsapp.core.models import StoredFile
 from opsapp.core.notifications import notify
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.permissions import deny, require
 from opsapp.core.roles import Role
+from opsapp.core.timeline import TimelineEntry, audit_rows
 from opsapp.core.timeutil import to_local, utcnow
 from opsapp.extensions import db
 
@@ -970,13 +971,6 @@ class OtherEvaluation:
     submitted_at: datetime | None
 
 
-@dataclass
-class TimelineEntry:
-    when: datetime
-    actor: str | None
-    label: str
-
-
 _TIMELINE_LABELS = {
     "assignment.created": _l("Assigned"),
     "assignment.draft_saved": _l("Draft saved"),
@@ -1025,10 +1019,7 @@ def _answers(application: Application) -> list[AnswerView]:
 
 
 def _timeline(assignment: Assignment) -> list[TimelineEntry]:
-    rows = db.session.execute(
-        select(AuditEntry, User.full_name).outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.object_type == Assignment.__tablename__, AuditEntry.object_id == str(assignment.id))
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(30)).all()
+    rows = audit_rows(Assignment.__tablename__, assignment.id, limit=30)
     entries = []
     for entry, name in rows:
         if entry.action == "assignments.status_changed":
