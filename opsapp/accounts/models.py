@@ -68,6 +68,11 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str | None:
         return self._session_token
 
+    # UserMixin compares users by get_id(), the session token, which is None for everyone but the
+    # signed-in user; rows compare by identity (the session keeps one object per row).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.disabled_at is None and self.erased_at is None

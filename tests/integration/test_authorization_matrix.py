@@ -3,16 +3,25 @@
 The walk is generic, so it grows with the application: a new route is checked the
 moment it is registered. URL parameters are filled by name from the objects of
 applicant A (`organisation_id` is A's organisation, `file_id` a document of it, and
-so on), unknown ones with 1 or "x". The rules checked:
+so on; `BY_ROUTE` says where a name means another object, e.g. `file_id` next to an
+`application_id` is an attachment of A's application); call parameters (`call_id`,
+`page`, `fmt`) from the shared call objects; unknown ones with 1 or "x". Some
+parameters are tried with other values too (`VARIANTS`: A's decided application with
+its letter, the decided call, both export formats). The world: A and B each apply to a
+call in evaluation (with an attachment) and to a decided call; one evaluator is
+assigned to A's application, another declared a conflict on it, a third is assigned to
+nothing. The rules checked:
 
 - every endpoint declares its access (`view._access`); a route without a decision fails here;
 - GET: anonymous on a non-public route goes to /login; a signed-in user without an
   allowed role gets 403; an allowed user does not get 403 (except where a route
   holds someone else's object) and nobody ever gets a 500;
-- object level: applicant B and a buyer never get a 200 on A's objects, also with one
-  id swapped for their own (B's organisation with A's document); no page they can
-  open shows A's data; their POSTs, with a valid CSRF token, change nothing of A's;
-  `OBJECT_RULES` lists the exact answers expected on the routes known today;
+- object level: applicant B, a buyer, an evaluator not assigned and an evaluator who
+  declared a conflict never get a 200 on A's objects (application, letter, files,
+  assignment), also with one id swapped for their own (B's application with A's
+  attachment); no page they can open shows A's data; their POSTs, with a valid CSRF
+  token, change nothing of A's; `OBJECT_RULES` lists the exact answers expected on the
+  routes known today;
 - POST without a CSRF token: 400 (anonymous on a closed route: 400 or /login);
   with a token and an empty form: never a 500.
 """
@@ -23,6 +32,7 @@ import io
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -30,7 +40,10 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from opsapp.accounts.models import Membership, OwnershipLink, User, UserSession
+from opsapp.accounts.models import Membership, Organisation, OwnershipLink, User, UserSession
+from opsapp.calls import decisions
+from opsapp.calls.applying import ATTACHMENT_PURPOSE
+from opsapp.calls.models import Answer, AssignmentStatus, CallStatus, Question, QuestionKind
 from opsapp.core import files
 from opsapp.core.models import Notification, StoredFile
 from opsapp.core.permissions import PUBLIC, access_of, public
@@ -38,20 +51,40 @@ from opsapp.core.roles import Role
 from opsapp.extensions import db
 from tests.conftest import csrf_from
 from tests.factories import login, make_organisation, make_s3_domains, make_user
+from tests.factories_calls import (
+    make_application,
+    make_assignment,
+    make_call,
+    make_edition,
+    make_evaluator_profile,
+)
 
-ROLES = ["anonymous", "admin", "staff", "authority", "evaluator", "mentor", "applicant_a", "applicant_b", "buyer"]
+ROLES = ["anonymous", "admin", "staff", "authority", "evaluator", "evaluator_assigned", "evaluator_conflicted",
+         "mentor", "applicant_a", "applicant_b", "buyer"]
 ROLE_OF = {name: Role(name.split("_")[0]) for name in ROLES if name != "anonymous"}
-OUTSIDERS = ("applicant_b", "buyer")  # must never reach A's objects
+# Must never reach A's objects: "evaluator" is assigned to nothing, "evaluator_conflicted" declared a
+# conflict of interest on A's application ("evaluator_assigned" is assigned to it and may read it).
+OUTSIDERS = ("applicant_b", "buyer", "evaluator", "evaluator_conflicted")
 
 # URL parameters naming objects that belong to applicant A (or, swapped, to applicant B).
 OBJECT_PARAMS = ("organisation_id", "user_id", "notification_id", "file_id", "document_id",
-                 "membership_id", "link_id", "session_id")
+                 "membership_id", "link_id", "session_id", "application_id", "assignment_id")
+# Where a parameter names another object: (a piece of the rule, the parameter, the key of the object).
+BY_ROUTE = (
+    ("<int:application_id>", "file_id", "application_file_id"),  # an attachment of the application
+    ("/staff/evaluators/", "user_id", "evaluator_user_id"),  # the evaluator assigned to A's application
+)
+# Other values each parameter is also tried with, one parameter at a time (A's own, or shared ones).
+VARIANTS = {"application_id": "decided_application_id", "call_id": "decided_call_id", "fmt": "other_fmt"}
 
 OK = frozenset({200})
 DENIED = frozenset({403, 404})
-_STAFF_AND_OWNER = {"applicant_a": OK, "staff": OK, "admin": OK,
-                    "applicant_b": DENIED, "buyer": DENIED, "evaluator": DENIED, "mentor": DENIED,
-                    "authority": DENIED}
+REDIRECT = frozenset({302})
+_EVERYONE_ELSE = {role: DENIED for role in ROLES if role not in ("anonymous", "admin", "staff", "applicant_a")}
+_STAFF_AND_OWNER = {**_EVERYONE_ELSE, "applicant_a": OK, "staff": OK, "admin": OK}
+_STAFF_OWNER_AND_EVALUATOR = {**_STAFF_AND_OWNER, "evaluator_assigned": OK}
+_ASSIGNED_EVALUATOR_AND_STAFF = {"evaluator_assigned": OK, "staff": OK, "admin": OK,
+                                 "evaluator": DENIED, "evaluator_conflicted": DENIED}
 # Exact answers on A's objects, for the routes known today (GET). Roles not named here follow
 # the generic rules; new routes follow them until someone adds a line.
 OBJECT_RULES: dict[str, dict[str, frozenset[int]]] = {
@@ -62,6 +95,19 @@ OBJECT_RULES: dict[str, dict[str, frozenset[int]]] = {
     "accounts.organisation_documents": _STAFF_AND_OWNER,
     "accounts.organisation_document_download": _STAFF_AND_OWNER,
     "accounts.admin_user_detail": {"admin": OK},
+    # A's application is submitted: its steps and summary send A to its page; evaluators read it
+    # through their assignment only.
+    "calls.application_detail": _STAFF_AND_OWNER,
+    "calls.application_page": {**_EVERYONE_ELSE, "applicant_a": REDIRECT},
+    "calls.application_summary": {**_EVERYONE_ELSE, "applicant_a": REDIRECT},
+    "calls.application_file": _STAFF_OWNER_AND_EVALUATOR,
+    # Before the decision there is no letter, for anyone (the decided application: its own test).
+    "calls.decision_letter": {**_EVERYONE_ELSE, "applicant_a": frozenset({404}), "staff": frozenset({404}),
+                              "admin": frozenset({404})},
+    "calls.assignment_score": _ASSIGNED_EVALUATOR_AND_STAFF,
+    # Declared already: the declaration page sends the assigned evaluator on to the scoring.
+    "calls.assignment_declare": {**_ASSIGNED_EVALUATOR_AND_STAFF, "evaluator_assigned": REDIRECT},
+    "calls.evaluator_profile": {"staff": OK, "admin": OK},
 }
 # POSTs that end the actor's own sign-in or account go last, so the others run signed in.
 LAST = ("logout", "erase")
@@ -77,6 +123,7 @@ class Person:
     email: str
     objects: dict[str, int]
     secrets: list[str]  # text only this person's own pages may show
+    known_to_conflicted: list[str] = field(default_factory=list)  # secrets a conflicted evaluator saw
 
 
 @dataclass
@@ -85,6 +132,7 @@ class World:
     a: Person
     b: Person
     shared: dict[str, object] = field(default_factory=dict)  # non-personal parameters
+    conflicted_assignment_id: int | None = None
 
 
 def _pdf(text: str) -> bytes:
@@ -119,23 +167,80 @@ def _applicant(tag: str) -> Person:
                  "link_id": link.id},
         secrets=[org.legal_name, email, user.full_name, org.vat_number, document.original_name,
                  notice.subject, link.enterprise_name, colleague.email],
+        # Declaring the conflict, in a call that is not blind, that evaluator read who applied.
+        known_to_conflicted=[org.legal_name],
     )
+
+
+def _call_cycle(app, users: dict[str, User], a: Person, b: Person) -> dict:
+    """A and B apply to a call in evaluation (with an attachment) and to a decided call.
+
+    On A's application an evaluator is assigned and has declared no conflict, another has
+    declared a conflict; B's application has its own evaluator. The decided call selected
+    A (its letter) and not B. Returns the shared parameters.
+    """
+    call = make_call(CallStatus.IN_EVALUATION, opens_in=timedelta(days=-40), closes_in=timedelta(days=-5),
+                     evaluators_per_application=1, title="Accelerator 2027")
+    db.session.add(Question(call_id=call.id, page=3, position=0, kind=str(QuestionKind.FILE),
+                            label="Business plan", required=True, file_kinds=["pdf"]))
+    db.session.flush()
+    db.session.expire(call, ["questions"])
+    decided = make_call(CallStatus.IN_EVALUATION, edition=make_edition(2026), opens_in=timedelta(days=-400),
+                        closes_in=timedelta(days=-370), evaluators_per_application=1, places=1,
+                        title="Accelerator 2026")
+    decider = make_user("decided.expert@example.eu", roles=[Role.EVALUATOR], full_name="Decided Expert")
+    other = make_user("beta.expert@example.eu", roles=[Role.EVALUATOR], full_name="Beta Expert")
+    for evaluator in (users["evaluator_assigned"], users["evaluator_conflicted"], users["evaluator"], decider, other):
+        make_evaluator_profile(evaluator)
+    applications = {}
+    for person, tag, scores in ((a, "Alfa", [5, 5, 5]), (b, "Beta", [2, 2, 2])):
+        organisation = db.session.get(Organisation, person.objects["organisation_id"])
+        owner = db.session.get(User, person.user_id)
+        application = make_application(call, organisation, by=owner, eligibility="eligible")
+        upload = FileStorage(io.BytesIO(_pdf(f"{tag} application")), filename=f"{tag.lower()}-application-plan.pdf",
+                             content_type="application/pdf")
+        attachment = files.store(upload, purpose=ATTACHMENT_PURPOSE, uploaded_by=owner,
+                                 organisation_id=organisation.id)
+        answer = db.session.scalar(select(Answer).join(Question).where(
+            Answer.application_id == application.id, Question.kind == str(QuestionKind.FILE)))
+        answer.value, answer.file_id = None, attachment.id
+        letter_of = make_application(decided, organisation, by=owner, eligibility="eligible")
+        make_assignment(letter_of, decider, scores=scores)
+        applications[tag] = application
+        person.objects.update(application_id=application.id, application_file_id=attachment.id,
+                              decided_application_id=letter_of.id)
+        person.secrets += [application.receipt_number, attachment.original_name, letter_of.receipt_number]
+    assigned = make_assignment(applications["Alfa"], users["evaluator_assigned"], status=AssignmentStatus.ACCEPTED)
+    conflicted = make_assignment(applications["Alfa"], users["evaluator_conflicted"],
+                                 status=AssignmentStatus.CONFLICT)
+    conflicted.declared_at, conflicted.conflict_reason = assigned.declared_at, "I advised Alfa last year."
+    a.objects["assignment_id"] = assigned.id
+    b.objects["assignment_id"] = make_assignment(applications["Beta"], other, status=AssignmentStatus.ACCEPTED).id
+    db.session.flush()
+    with app.test_request_context():  # the decision e-mails link to the application pages
+        staff = users["staff"]
+        decisions.decide(staff, decided.id, decisions.ranking_page(staff, decided.id).digest)
+    return {"call_id": call.id, "decided_call_id": decided.id, "page": 1, "fmt": "csv", "other_fmt": "xlsx",
+            "evaluator_user_id": users["evaluator_assigned"].id, "conflicted_assignment_id": conflicted.id}
 
 
 @pytest.fixture
 def world(app) -> World:
     with app.app_context():
-        emails = {}
+        users = {}
         for name, role in ROLE_OF.items():
             if name not in ("applicant_a", "applicant_b"):
-                emails[name] = make_user(f"{name}@example.eu", roles=[role]).email
+                users[name] = make_user(f"{name}@example.eu", roles=[role], full_name=f"{name.title()} Person")
+        emails = {name: user.email for name, user in users.items()}
         a, b = _applicant("Alfa"), _applicant("Beta")
-        make_organisation(kind="corporate_buyer", owner=db.session.scalar(
-            select(User).where(User.email == emails["buyer"])), legal_name="Compratore S.p.A.")
+        make_organisation(kind="corporate_buyer", owner=users["buyer"], legal_name="Compratore S.p.A.")
         emails["applicant_a"], emails["applicant_b"] = a.email, b.email
         domain = make_s3_domains()[0]
+        shared = _call_cycle(app, users, a, b)
+        conflicted = shared.pop("conflicted_assignment_id")
         db.session.commit()
-        return World(emails=emails, a=a, b=b, shared={"domain_id": domain.id})
+        return World(emails=emails, a=a, b=b, shared={"domain_id": domain.id, **shared},
+                     conflicted_assignment_id=conflicted)
 
 
 @pytest.fixture
@@ -170,15 +275,22 @@ def _object_params(rule) -> list[str]:
     return [name for name in _params(rule) if name in OBJECT_PARAMS]
 
 
-def _values(rule, world: World, owner: Person, swap: tuple[str, Person] | None = None) -> dict:
+def _key(rule, name: str) -> str:
+    """The object a parameter names on this route (see BY_ROUTE)."""
+    return next((key for piece, param, key in BY_ROUTE if param == name and piece in rule.rule), name)
+
+
+def _values(rule, world: World, owner: Person, swap: tuple[str, Person] | None = None,
+            variant: str | None = None) -> dict:
     values = {}
     for name, converter in _params(rule).items():
+        key = VARIANTS[name] if name == variant else _key(rule, name)
         if swap and name == swap[0]:
-            values[name] = swap[1].objects[name]
-        elif name in owner.objects:
-            values[name] = owner.objects[name]
-        elif name in world.shared:
-            values[name] = world.shared[name]
+            values[name] = swap[1].objects[key]
+        elif key in owner.objects:
+            values[name] = owner.objects[key]
+        elif key in world.shared:
+            values[name] = world.shared[key]
         elif name == "token":
             values[name] = secrets.token_urlsafe(24)
         elif converter in ("int", "float"):
@@ -188,13 +300,30 @@ def _values(rule, world: World, owner: Person, swap: tuple[str, Person] | None =
     return values
 
 
-def _urls(rule, world: World) -> list[tuple[str, bool]]:
-    """(url, holds A's objects) for A's objects, then with each object id in turn swapped for B's."""
-    urls = [(rule.build(_values(rule, world, world.a))[1], bool(_object_params(rule)))]
+@dataclass(frozen=True)
+class Url:
+    url: str
+    holds_objects: bool  # names objects of A (or of B, swapped in)
+    kind: str  # "primary" (A's objects), "swapped" (one id is B's), "variant" (another object of the same kind)
+
+
+def _urls(rule, world: World) -> list[Url]:
+    """A's objects; then each object id in turn swapped for B's; then each variant of a parameter."""
+    holds = bool(_object_params(rule))
+    urls = [Url(rule.build(_values(rule, world, world.a))[1], holds, "primary")]
     if len(_object_params(rule)) > 1:
         for name in _object_params(rule):
-            urls.append((rule.build(_values(rule, world, world.a, swap=(name, world.b)))[1], True))
+            urls.append(Url(rule.build(_values(rule, world, world.a, swap=(name, world.b)))[1], True, "swapped"))
+    for name in _params(rule):
+        if name in VARIANTS:
+            urls.append(Url(rule.build(_values(rule, world, world.a, variant=name))[1], holds, "variant"))
     return urls
+
+
+def _secrets_from(role: str, person: Person) -> list[str]:
+    """What of this person's the role must never be shown."""
+    known = person.known_to_conflicted if role == "evaluator_conflicted" else []
+    return [s for s in person.secrets if s and s not in known]
 
 
 def _allowed(view, role: str) -> bool:
@@ -265,7 +394,8 @@ def test_get_answers_follow_the_declared_access(app, world, clients, role):
         view = app.view_functions[rule.endpoint]
         access = access_of(view)
         expected_exact = OBJECT_RULES.get(rule.endpoint, {}).get(role)
-        for n, (url, holds_objects) in enumerate(_urls(rule, world)):
+        for target in _urls(rule, world):
+            url, holds_objects = target.url, target.holds_objects
             r = client.get(url)
             checked += 1
             status = r.status_code
@@ -285,18 +415,17 @@ def test_get_answers_follow_the_declared_access(app, world, clients, role):
                 if status != 403:
                     problems.append(f"{where}: role not allowed, expected 403")
                 continue
-            swapped = n > 0
             if role in OUTSIDERS and holds_objects:
                 if status == 200 or not (status in DENIED or 300 <= status < 400):
                     problems.append(f"{where}: {role} must not open A's object")
-            elif expected_exact is not None and not swapped:
+            elif expected_exact is not None and target.kind == "primary":
                 if status not in expected_exact:
                     problems.append(f"{where}: expected {sorted(expected_exact)}")
             elif not holds_objects and status == 403:
                 problems.append(f"{where}: allowed role refused")
             if role in OUTSIDERS:
                 body = _body(r)
-                leaked = [s for s in world.a.secrets if s and s in body]
+                leaked = [s for s in _secrets_from(role, world.a) if s in body]
                 if leaked:
                     problems.append(f"{where}: shows A's data {leaked}")
     assert checked > 0
@@ -316,6 +445,68 @@ def test_documents_of_a_are_downloads_only_for_a_and_staff(app, world, clients):
         assert b"%PDF" not in r.data
 
 
+def _is_docx(response) -> bool:
+    return response.data[:2] == b"PK" and response.mimetype.endswith("wordprocessingml.document")
+
+
+def test_a_letter_is_a_download_only_for_its_applicant_and_staff(app, world, clients):
+    decided = f"/applications/{world.a.objects['decided_application_id']}/letter.docx"
+    for role in ("applicant_a", "staff", "admin"):
+        r = clients[role].get(decided)
+        assert r.status_code == 200 and _is_docx(r), role
+        assert r.headers["Content-Disposition"].startswith("attachment")
+    for role in ("applicant_b", "buyer", "evaluator", "evaluator_assigned", "evaluator_conflicted", "mentor",
+                 "authority"):
+        r = clients[role].get(decided)
+        assert r.status_code in DENIED and not _is_docx(r), role
+    # B's own letter exists; A's application in evaluation has none yet, even for A.
+    assert _is_docx(clients["applicant_b"].get(f"/applications/{world.b.objects['decided_application_id']}"
+                                               "/letter.docx"))
+    assert clients["applicant_a"].get(f"/applications/{world.a.objects['application_id']}/letter.docx"
+                                      ).status_code == 404
+
+
+def test_an_attachment_is_a_download_only_for_its_applicant_staff_and_its_evaluator(app, world, clients):
+    a_app, a_file = world.a.objects["application_id"], world.a.objects["application_file_id"]
+    b_app, b_file = world.b.objects["application_id"], world.b.objects["application_file_id"]
+    url = f"/applications/{a_app}/files/{a_file}"
+    for role in ("applicant_a", "staff", "admin", "evaluator_assigned"):
+        r = clients[role].get(url)
+        assert r.status_code == 200, role
+        assert r.data.startswith(b"%PDF") and b"Alfa application" in r.data
+    for role in ("applicant_b", "buyer", "evaluator", "evaluator_conflicted", "mentor", "authority"):
+        r = clients[role].get(url)
+        assert r.status_code in DENIED, role
+        assert b"%PDF" not in r.data
+    # Through one's own application, someone else's file is not found; and the other way round.
+    assert clients["applicant_b"].get(f"/applications/{b_app}/files/{a_file}").status_code == 404
+    assert clients["applicant_a"].get(f"/applications/{a_app}/files/{b_file}").status_code == 404
+    assert clients["evaluator_assigned"].get(f"/applications/{b_app}/files/{b_file}").status_code in DENIED
+
+
+def test_evaluators_reach_only_their_own_assignment_and_never_after_a_conflict(app, world, clients):
+    assigned, conflicted = world.a.objects["assignment_id"], world.conflicted_assignment_id
+    r = clients["evaluator_assigned"].get(f"/evaluations/{assigned}")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "Alfa Robotica S.r.l." in page and "alfa-application-plan.pdf" in page
+    for role, url in (
+        ("evaluator", f"/evaluations/{assigned}"),
+        ("evaluator", f"/evaluations/{assigned}/declaration"),
+        ("evaluator_conflicted", f"/evaluations/{conflicted}"),
+        ("evaluator_conflicted", f"/evaluations/{conflicted}/declaration"),
+        ("evaluator_conflicted", f"/evaluations/{assigned}"),
+        ("evaluator_assigned", f"/evaluations/{conflicted}"),  # someone else's assignment
+        ("evaluator_assigned", f"/evaluations/{world.b.objects['assignment_id']}"),
+    ):
+        r = clients[role].get(url)
+        assert r.status_code in DENIED, (role, url, r.status_code)
+        assert "alfa-application-plan.pdf" not in r.get_data(as_text=True)
+    # The conflicted evaluator's own list keeps the declaration, not a way into the application.
+    mine = clients["evaluator_conflicted"].get("/evaluations").get_data(as_text=True)
+    assert f"/evaluations/{conflicted}" not in mine and "/files/" not in mine
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_post_without_csrf_token_is_refused(app, world, clients, role):
     client = clients[role]
@@ -325,7 +516,7 @@ def test_post_without_csrf_token_is_refused(app, world, clients, role):
         if "POST" not in rule.methods:
             continue
         view = app.view_functions[rule.endpoint]
-        for url, _holds in _urls(rule, world):
+        for url in (target.url for target in _urls(rule, world)):
             r = client.post(url, data={})
             checked += 1
             where = f"{role} POST {url} ({rule.endpoint}) -> {r.status_code}"
@@ -342,8 +533,13 @@ def test_post_without_csrf_token_is_refused(app, world, clients, role):
 
 
 def _rows_of(person: Person) -> dict[str, list]:
-    """Every row that belongs to this person or their organisation (the audit log aside)."""
+    """Every row that belongs to this person or their organisation (the audit log aside): also their
+    applications' answers, assignments, scores and consensus, whatever table holds them."""
     org_id, user_id = person.objects["organisation_id"], person.user_id
+    applications = db.metadata.tables["applications"]
+    application_ids = select(applications.c.id).where(applications.c.organisation_id == org_id)
+    assignments = db.metadata.tables["assignments"]
+    assignment_ids = select(assignments.c.id).where(assignments.c.application_id.in_(application_ids))
     rows = {}
     for table in db.metadata.sorted_tables:
         if table.name == "audit_entries":
@@ -353,6 +549,10 @@ def _rows_of(person: Person) -> dict[str, list]:
             conditions.append(table.c.organisation_id == org_id)
         if "user_id" in table.c:
             conditions.append(table.c.user_id == user_id)
+        if "application_id" in table.c:
+            conditions.append(table.c.application_id.in_(application_ids))
+        if "assignment_id" in table.c:
+            conditions.append(table.c.assignment_id.in_(assignment_ids))
         if table.name == "organisations":
             conditions.append(table.c.id == org_id)
         if table.name == "users":
@@ -374,16 +574,17 @@ def test_outsiders_posting_to_a_objects_change_nothing_of_a(app, world, clients,
     for rule in sorted(_rules(app), key=lambda r: any(word in r.endpoint for word in LAST)):
         if "POST" not in rule.methods or not _object_params(rule):
             continue
-        for url, _holds in _urls(rule, world):
+        for url in (target.url for target in _urls(rule, world)):
             r = client.post(url, data={"csrf_token": token})
             if r.status_code >= 500:
                 problems.append(f"{role} POST {url} ({rule.endpoint}) -> {r.status_code}")
-            elif r.status_code == 200 and any(s in _body(r) for s in world.a.secrets):
+            elif r.status_code == 200 and any(s in _body(r) for s in _secrets_from(role, world.a)):
                 problems.append(f"{role} POST {url} ({rule.endpoint}) shows A's data")
     with app.app_context():
         after = _rows_of(world.a)
-        document = db.session.get(StoredFile, world.a.objects["file_id"])
-        assert document is not None and files.path_of(document).exists()
+        for key in ("file_id", "application_file_id"):
+            document = db.session.get(StoredFile, world.a.objects[key])
+            assert document is not None and files.path_of(document).exists()
     changed = sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
     assert not changed, f"{role}'s POSTs changed A's rows in {changed}"
     assert not problems, "\n".join(problems)
@@ -397,7 +598,7 @@ def test_posts_with_a_token_and_an_empty_form_never_fail(app, world, clients, ro
     for rule in sorted(_rules(app), key=lambda r: any(word in r.endpoint for word in LAST)):
         if "POST" not in rule.methods or not _allowed(app.view_functions[rule.endpoint], role):
             continue
-        for url, _holds in _urls(rule, world):
+        for url in (target.url for target in _urls(rule, world)):
             r = client.post(url, data={"csrf_token": token})
             if r.status_code >= 500:
                 problems.append(f"{role} POST {url} ({rule.endpoint}) -> {r.status_code}")
