@@ -106,7 +106,7 @@ def _scale_tenfold(app) -> None:
         db.session.execute(insert(UserRole), [{"user_id": u.id, "role": "applicant"} for u in copies])
         new_org_ids = db.session.scalars(select(Organisation.id).where(Organisation.vat_number.like("XX%"))).all()
         db.session.execute(insert(Membership), [
-            {"user_id": u.id, "organisation_id": oid, "role": "owner"} for u, oid in zip(copies, new_org_ids)])
+            {"user_id": u.id, "organisation_id": oid, "role": "owner"} for u, oid in zip(copies, new_org_ids, strict=True)])
         everyone = db.session.scalars(select(User.id)).all()
         db.session.execute(insert(Notification), [
             {"user_id": uid, "subject": f"Notice {i}", "body": "", "created_at": users[0].created_at}
