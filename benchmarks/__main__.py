@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["pages", "ranking"]
+BENCHMARKS = ["pages", "ranking", "scheduler"]
 
 
 def main(argv: list[str]) -> int:
