@@ -25,6 +25,7 @@ BLUEPRINTS = (
     "opsapp.core:bp",
     "opsapp.accounts:bp",
     "opsapp.calls:bp",
+    "opsapp.events:bp",
 )
 
 

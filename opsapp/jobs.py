@@ -166,3 +166,4 @@ def purge_expired_tokens(now: datetime) -> str:
     purged_sessions = sessions.purge_stale(now)
     return f"{purged_tokens} tokens, {purged_sessions} sessions purged"
 from opsapp.calls import jobs as _calls_jobs  # noqa: E402,F401
+from opsapp.events import jobs as _events_jobs  # noqa: E402,F401

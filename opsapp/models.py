@@ -27,3 +27,17 @@ from opsapp.calls.models import (  # noqa: F401
     Score,
 )
 from opsapp.core.models import AuditEntry, JobRun, Notification, StoredFile  # noqa: F401
+from opsapp.events.models import (  # noqa: F401
+    Event,
+    EventSlot,
+    Favourite,
+    Meeting,
+    MeetingOutcome,
+    MeetingRequest,
+    OutcomeFollowUp,
+    Participant,
+    ScheduleRun,
+    SupplyContract,
+    TrainingAttendance,
+    TrainingSession,
+)

@@ -1,15 +1,14 @@
 """The lifecycles of calls, applications and assignments, in one place.
 
-Each lifecycle is a table of allowed transitions; `transition()` is the only
-function that changes a status: it refuses a move the table does not allow,
-sets the status, records who did it in the audit log, and returns the old status
-so the caller can notify. No view sets a status field.
+Each lifecycle is a table of allowed transitions registered with `core.lifecycle`, whose
+`transition()` is the only function that changes a status (refused when the table does not
+allow it, audited, the old status returned). No view sets a status field.
 """
 
 from __future__ import annotations
 
 from opsapp.calls.models import ApplicationStatus, AssignmentStatus, CallStatus
-from opsapp.core import audit
+from opsapp.core import lifecycle
 
 CALL_TRANSITIONS: dict[CallStatus, set[CallStatus]] = {
     CallStatus.DRAFT: {CallStatus.OPEN},
@@ -35,32 +34,10 @@ ASSIGNMENT_TRANSITIONS: dict[AssignmentStatus, set[AssignmentStatus]] = {
     AssignmentStatus.REMOVED: set(),
 }
 
-_TABLES = {
-    CallStatus: CALL_TRANSITIONS,
-    ApplicationStatus: APPLICATION_TRANSITIONS,
-    AssignmentStatus: ASSIGNMENT_TRANSITIONS,
-}
+lifecycle.register(CallStatus, CALL_TRANSITIONS)
+lifecycle.register(ApplicationStatus, APPLICATION_TRANSITIONS)
+lifecycle.register(AssignmentStatus, ASSIGNMENT_TRANSITIONS)
 
-
-class TransitionRefused(Exception):
-    """A status change the lifecycle does not allow."""
-
-    def __init__(self, obj, current, wanted):
-        self.current, self.wanted = current, wanted
-        super().__init__(f"{type(obj).__name__} {getattr(obj, 'id', '?')}: {current} -> {wanted} not allowed")
-
-
-def allowed(current, wanted) -> bool:
-    return wanted in _TABLES[type(wanted)][type(wanted)(current)]
-
-
-def transition(obj, wanted, *, actor=None, **detail):
-    """Move `obj` (a Call, Application or Assignment) to `wanted`, audited; returns the old status."""
-    kind = type(wanted)
-    current = kind(obj.status)
-    if wanted not in _TABLES[kind][current]:
-        raise TransitionRefused(obj, current, wanted)
-    obj.status = wanted.value
-    audit.record(f"{obj.__tablename__}.status_changed", obj, actor=actor,
-                 old=current.value, new=wanted.value, **detail)
-    return current
+TransitionRefused = lifecycle.TransitionRefused
+allowed = lifecycle.allowed
+transition = lifecycle.transition

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def send_six_month_follow_ups(now):
+    return 0
