@@ -29,6 +29,7 @@ def wipe() -> None:
 def load(reset: bool = False) -> list[str]:
     from opsapp.demo import accounts as accounts_stage
     from opsapp.demo import calls as calls_stage
+    from opsapp.demo import events as events_stage
 
     if reset:
         wipe()
@@ -36,6 +37,7 @@ def load(reset: bool = False) -> list[str]:
     summary: list[str] = []
     ctx = accounts_stage.load(rng, summary)
     ctx.update(calls_stage.load(rng, ctx, summary))
+    ctx.update(events_stage.load(rng, ctx, summary))
     db.session.commit()
     summary.append(f"Every demo account signs in with the password {PASSWORD}.")
     return summary

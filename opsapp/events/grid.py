@@ -5,7 +5,8 @@ breaks, `generate()` returns the meeting slots in UTC, in order: each day is cut
 consecutive slots of the given length from the day start; a slot that would overlap a
 break starts again at the break's end; a slot that would run past the day end is not
 made. Times are local to the event's time zone, so a day across a daylight-saving change
-still starts at 09:00 on the wall clock.
+still starts at 09:00 on the wall clock; a slot starting in the hour skipped when the clocks
+go forward, or made shorter or longer by the change, is not made.
 """
 
 from __future__ import annotations
@@ -63,9 +64,17 @@ def generate(days: list[date], day_start: time, day_end: time, slot_minutes: int
             if overlapping is not None:
                 cursor = max(cursor, overlapping[1])
                 continue
-            slots.append(Slot(_utc(cursor, zone), _utc(cursor + length, zone)))
+            start, end = _utc(cursor, zone), _utc(cursor + length, zone)
+            if _exists(cursor, zone) and end - start == length:
+                slots.append(Slot(start, end))
             cursor += length
     return slots
+
+
+def _exists(local: datetime, zone: ZoneInfo) -> bool:
+    """False for a wall-clock time skipped when the clocks go forward (02:30 on the last Sunday of March)."""
+    there_and_back = local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).astimezone(zone)
+    return there_and_back.replace(tzinfo=None) == local
 
 
 def _utc(local: datetime, zone: ZoneInfo) -> datetime:

@@ -395,6 +395,9 @@ class Meeting(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when a run of the scheduler after the agendas were published replaced this meeting:
+    # kept as cancelled so that calendars that imported it drop it.
+    replaced_by_run_id: Mapped[int | None] = mapped_column(ForeignKey("schedule_runs.id"))
     no_show_reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("event_participants.id"))
     no_show_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -1,1 +1,266 @@
-"""(being written)"""
+"""Participant pages: the staff's list of an event's participants (filters, export, adding the
+call's selected SMEs, inviting an SME or a buyer, withdrawing), the profile and the
+availability of one participant (their own; staff any, with `?participant=<id>`), and the
+training sessions with their attendance.
+
+Each view declares who may open it, reads its form, calls one service of
+`participants.py` (which checks the object-level rights) and commits once.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from opsapp.accounts.forms import EmptyForm
+from opsapp.core.permissions import deny, roles_required
+from opsapp.core.roles import Role
+from opsapp.events import bp, design, permissions
+from opsapp.events import participants as service
+from opsapp.events.models import ParticipantStatus, Side
+from opsapp.events.pages import (
+    EventError,
+    actor,
+    event_or_404,
+    refuse,
+    refuse_action,
+    render,
+    viewable_event,
+)
+from opsapp.events.participant_forms import (
+    InviteForm,
+    ParticipantFilterForm,
+    ProfileForm,
+    TrainingForm,
+    WithdrawForm,
+)
+from opsapp.extensions import db
+
+EVENT_ROLES = (Role.STAFF, Role.ADMIN, Role.APPLICANT, Role.BUYER)
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+
+
+def _expired() -> None:
+    flash(_("The form had expired. Send it again."), "danger")
+
+
+# --- the staff's list ----------------------------------------------------------------------
+
+
+@bp.route("/<int:event_id>/participants", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def participants(event_id: int):
+    event = design.staff_event(actor(), event_id)
+    filter_form = ParticipantFilterForm(formdata=request.args)
+    filters = filter_form.filters()
+    back = url_for("events.participants", event_id=event_id, **filters.as_args())
+    fmt = request.args.get("export")
+    if request.method == "GET" and fmt in ("csv", "xlsx"):
+        response = service.export(actor(), event, filters, fmt)
+        db.session.commit()
+        return response
+
+    invite_form = InviteForm(prefix="invite")
+    action = request.form.get("action") if request.method == "POST" else None
+    if request.method == "GET":
+        invite_form.locale.data = str(current_user.locale or "en")
+    elif action == "add_selected":
+        if not EmptyForm().validate_on_submit():
+            _expired()
+        else:
+            try:
+                added = service.add_selected_smes(actor(), event)
+            except EventError as error:
+                refuse_action(error)
+            else:
+                db.session.commit()
+                if added:
+                    flash(ngettext("%(num)d selected SME is added and was told by e-mail.",
+                                   "%(num)d selected SMEs are added and were told by e-mail.", added), "success")
+                else:
+                    flash(_("Every selected SME of the call is already in the event: nobody was added."), "info")
+        return redirect(back)
+    elif action == "withdraw":
+        form = WithdrawForm()
+        if form.validate_on_submit() and (form.participant_id.data or "").isdigit():
+            try:
+                withdrawn = service.withdraw(actor(), event, int(form.participant_id.data), form.reason.data)
+            except EventError as error:
+                refuse_action(error)
+            else:
+                db.session.commit()
+                flash(_("%(name)s is withdrawn and was told by e-mail.", name=withdrawn.name), "success")
+        else:
+            flash(" ".join(str(e) for errors in form.errors.values() for e in errors)
+                  or _("The form had expired. Send it again."), "danger")
+        return redirect(back)
+    elif action == "invite":
+        if invite_form.validate_on_submit():
+            try:
+                result = service.invite(actor(), event, invite_form.invitation_data())
+            except EventError as error:
+                refuse(invite_form, error)
+            else:
+                db.session.commit()
+                if result.new_account:
+                    flash(_("%(name)s of %(organisation)s is invited: they received an e-mail to choose their "
+                            "password.", name=result.user.display_name, organisation=result.participant.name),
+                          "success")
+                else:
+                    flash(_("%(name)s already had an account: %(organisation)s is invited and they were told.",
+                            name=result.user.display_name, organisation=result.participant.name), "success")
+                return redirect(back)
+    else:
+        flash(_("Choose one of the actions of the page."), "danger")
+        return redirect(back)
+
+    page = service.participant_list(actor(), event, filters)
+    return render("participants/list.html", event=event, page=page, filter_form=filter_form, filters=filters,
+                  filtered=bool(filters.as_args()), invite_form=invite_form, empty_form=EmptyForm(),
+                  complete=design.profile_complete, badge=design.phase_badge, ParticipantStatus=ParticipantStatus,
+                  show_invite=action == "invite")
+
+
+# --- profile and availability -------------------------------------------------------------------
+
+
+def _chosen_participant(event):
+    """The participant the page is about: their own; staff name one with ?participant=<id>."""
+    raw = request.args.get("participant", "")
+    if raw and not raw.isdigit():
+        abort(404)
+    if not raw and permissions.is_staff(actor()) and permissions.participant_of(actor(), event) is None:
+        return None
+    return service.profile_of(actor(), event, int(raw) if raw else None)
+
+
+def _self_url(endpoint: str, event_id: int, participant) -> str:
+    if permissions.is_staff(actor()) and not permissions.speaks_for(actor(), participant):
+        return url_for(endpoint, event_id=event_id, participant=participant.id)
+    return url_for(endpoint, event_id=event_id)
+
+
+@bp.route("/<int:event_id>/profile", methods=["GET", "POST"])
+@roles_required(*EVENT_ROLES)
+def profile(event_id: int):
+    event = event_or_404(event_id)
+    participant = _chosen_participant(event)
+    if participant is None:
+        flash(_("Choose the participant whose profile you want to open."), "info")
+        return redirect(url_for("events.participants", event_id=event_id))
+    staff = permissions.is_staff(actor())
+    domains = service.profile_choices(participant)
+    if request.method == "POST":
+        form = ProfileForm(s3_domains=domains)
+    else:
+        form = ProfileForm(formdata=None, s3_domains=domains, data={
+            "headline": participant.headline or "", "offer": participant.offer or "",
+            "needs": participant.needs or "", "s3_domain_ids": [d.id for d in participant.s3_domains],
+            "countries": ", ".join(participant.countries or []), "languages": ", ".join(participant.languages or []),
+            "max_meetings": participant.max_meetings})
+    editable = service.may_change_profile(actor(), participant)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            registered = service.save_profile(actor(), participant, form.profile_data(participant.side_enum, staff))
+        except EventError as error:
+            refuse(form, error)
+        else:
+            db.session.commit()
+            if registered:
+                flash(_("The profile is complete: %(name)s is registered for the event.", name=participant.name),
+                      "success")
+            else:
+                flash(_("The profile is saved."), "success")
+            return redirect(_self_url("events.profile", event_id, participant))
+    return render("participants/profile.html", event=event, participant=participant, form=form, staff=staff,
+                  editable=editable, complete=design.profile_complete(participant), badge=design.phase_badge,
+                  sme=participant.side_enum is Side.SME)
+
+
+@bp.route("/<int:event_id>/availability", methods=["GET", "POST"])
+@roles_required(*EVENT_ROLES)
+def availability(event_id: int):
+    event = event_or_404(event_id)
+    participant = _chosen_participant(event)
+    if participant is None:
+        flash(_("Choose the participant whose availability you want to open."), "info")
+        return redirect(url_for("events.participants", event_id=event_id))
+    form = EmptyForm()
+    errors: list[str] = []
+    chosen = None
+    if request.method == "POST":
+        chosen = {int(v) for v in request.form.getlist("available") if v.isdigit()}
+        if not form.validate_on_submit():
+            errors.append(_("The form had expired. Send it again."))
+        else:
+            try:
+                available = service.save_availability(actor(), participant, chosen)
+            except EventError as error:
+                db.session.rollback()
+                errors.append(str(error.message))
+            else:
+                db.session.commit()
+                flash(ngettext("The availability is saved: %(num)d slot can hold meetings.",
+                               "The availability is saved: %(num)d slots can hold meetings.", available), "success")
+                return redirect(_self_url("events.availability", event_id, participant))
+    days = service.availability_days(participant)
+    if chosen is None:
+        chosen = {slot.id for day in days for slot, _start, _end, free in day.slots if free}
+    return render("participants/availability.html", event=event, participant=participant, days=days,
+                  chosen=chosen, form=form, errors=errors, editable=service.availability_open_to(actor(), participant),
+                  staff=permissions.is_staff(actor()), badge=design.phase_badge)
+
+
+# --- training ----------------------------------------------------------------------------------
+
+
+@bp.route("/<int:event_id>/training", methods=["GET", "POST"])
+@roles_required(*EVENT_ROLES)
+def training(event_id: int):
+    event, participant = viewable_event(event_id)
+    staff = permissions.is_staff(actor())
+    if not staff and participant.side_enum is not Side.SME:
+        abort(404)  # training is for SMEs
+    form = TrainingForm() if staff else None
+    if request.method == "POST":
+        if not staff:
+            deny()
+        if form.validate_on_submit():
+            try:
+                session = service.add_training(actor(), event, form.training_data())
+            except EventError as error:
+                refuse(form, error)
+            else:
+                db.session.commit()
+                flash(_("The session “%(title)s” is added; the SMEs were told by e-mail.", title=session.title),
+                      "success")
+                return redirect(url_for("events.training", event_id=event_id))
+    return render("participants/training.html", event=event, participant=participant, form=form, staff=staff,
+                  sessions=service.training_for(event), attended=service.attendance_counts(event) if staff else {},
+                  mine=service.my_attendance(participant) if participant is not None and not staff else {},
+                  open=service.training_open(event), badge=design.phase_badge, kind_label=design.kind_label)
+
+
+@bp.route("/<int:event_id>/training/<int:session_id>", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def attendance(event_id: int, session_id: int):
+    event = design.staff_event(actor(), event_id)
+    session = service.session_in(event, session_id)
+    form = EmptyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            _expired()
+        else:
+            try:
+                present = service.record_attendance(actor(), event, session, request.form.getlist("present"))
+            except EventError as error:
+                refuse_action(error)
+            else:
+                db.session.commit()
+                flash(ngettext("Attendance is recorded: %(num)d SME attended.",
+                               "Attendance is recorded: %(num)d SMEs attended.", present), "success")
+        return redirect(url_for("events.attendance", event_id=event_id, session_id=session_id))
+    return render("participants/attendance.html", event=event, session=session, form=form,
+                  smes=service.sme_participants(event), rows=service.attendance_of(session), badge=design.phase_badge)

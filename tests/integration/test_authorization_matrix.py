@@ -48,6 +48,7 @@ from opsapp.core import files
 from opsapp.core.models import Notification, StoredFile
 from opsapp.core.permissions import PUBLIC, access_of, public
 from opsapp.core.roles import Role
+from opsapp.core.timeutil import utcnow
 from opsapp.extensions import db
 from tests.conftest import csrf_from
 from tests.factories import login, make_organisation, make_s3_domains, make_user
@@ -68,7 +69,8 @@ OUTSIDERS = ("applicant_b", "buyer", "evaluator", "evaluator_conflicted")
 
 # URL parameters naming objects that belong to applicant A (or, swapped, to applicant B).
 OBJECT_PARAMS = ("organisation_id", "user_id", "notification_id", "file_id", "document_id",
-                 "membership_id", "link_id", "session_id", "application_id", "assignment_id")
+                 "membership_id", "link_id", "session_id", "application_id", "assignment_id",
+                 "participant_id", "request_id", "meeting_id", "contract_id")
 # Where a parameter names another object: (a piece of the rule, the parameter, the key of the object).
 BY_ROUTE = (
     ("<int:application_id>", "file_id", "application_file_id"),  # an attachment of the application
@@ -224,6 +226,39 @@ def _call_cycle(app, users: dict[str, User], a: Person, b: Person) -> dict:
             "evaluator_user_id": users["evaluator_assigned"].id, "conflicted_assignment_id": conflicted.id}
 
 
+def _event(users: dict[str, User], a: Person, b: Person) -> dict:
+    """A and B take part as SMEs in an event now in follow-up; each met the same buyer (not the
+    "buyer" role, which takes part in nothing) and recorded a contract. Returns the shared parameters."""
+    from opsapp.events.models import EventPhase, MeetingStatus, Side, SupplyContract
+    from tests.factories_events import make_event, make_meeting, make_participant, make_request
+
+    event = make_event(phase=EventPhase.FOLLOW_UP, first_day=(utcnow() - timedelta(days=10)).date(),
+                       name="Meet the Buyer 2027", agendas_published_at=utcnow() - timedelta(days=20),
+                       booking_opens_at=utcnow() - timedelta(days=60),
+                       registration_deadline=utcnow() - timedelta(days=50),
+                       request_deadline=utcnow() - timedelta(days=30))
+    counterpart = make_user("buyer.two@example.eu", roles=[Role.BUYER], full_name="Buyer Two")
+    other_side = make_participant(event, Side.BUYER, user=counterpart,
+                                  organisation=make_organisation(kind="corporate_buyer", owner=counterpart,
+                                                                 legal_name="Acquirente Due S.p.A."))
+    for slot_index, (person, tag) in enumerate(((a, "Alfa"), (b, "Beta"))):
+        owner = db.session.get(User, person.user_id)
+        organisation = db.session.get(Organisation, person.objects["organisation_id"])
+        participant = make_participant(event, Side.SME, user=owner, organisation=organisation,
+                                       headline=f"{tag} sensors for packaging lines")
+        request = make_request(participant, other_side, message=f"{tag} would like to show its sensors")
+        meeting = make_meeting(request, event.slots[slot_index], table=1, status=MeetingStatus.HELD)
+        contract = SupplyContract(event_id=event.id, sme_id=participant.id, buyer_id=other_side.id,
+                                  meeting_id=meeting.id, signed_on=utcnow().date(), value=25000,
+                                  description=f"{tag} supply of line sensors")
+        db.session.add(contract)
+        db.session.flush()
+        person.objects.update(participant_id=participant.id, request_id=request.id, meeting_id=meeting.id,
+                              contract_id=contract.id)
+        person.secrets += [request.message, contract.description]
+    return {"event_id": event.id}
+
+
 @pytest.fixture
 def world(app) -> World:
     with app.app_context():
@@ -237,6 +272,7 @@ def world(app) -> World:
         emails["applicant_a"], emails["applicant_b"] = a.email, b.email
         domain = make_s3_domains()[0]
         shared = _call_cycle(app, users, a, b)
+        shared.update(_event(users, a, b))
         conflicted = shared.pop("conflicted_assignment_id")
         db.session.commit()
         return World(emails=emails, a=a, b=b, shared={"domain_id": domain.id, **shared},
@@ -536,6 +572,8 @@ def _rows_of(person: Person) -> dict[str, list]:
     """Every row that belongs to this person or their organisation (the audit log aside): also their
     applications' answers, assignments, scores and consensus, whatever table holds them."""
     org_id, user_id = person.objects["organisation_id"], person.user_id
+    participants = db.metadata.tables["event_participants"]
+    participant_ids = select(participants.c.id).where(participants.c.organisation_id == org_id)
     applications = db.metadata.tables["applications"]
     application_ids = select(applications.c.id).where(applications.c.organisation_id == org_id)
     assignments = db.metadata.tables["assignments"]
@@ -553,6 +591,9 @@ def _rows_of(person: Person) -> dict[str, list]:
             conditions.append(table.c.application_id.in_(application_ids))
         if "assignment_id" in table.c:
             conditions.append(table.c.assignment_id.in_(assignment_ids))
+        for column in ("sme_id", "participant_id"):
+            if column in table.c:
+                conditions.append(table.c[column].in_(participant_ids))
         if table.name == "organisations":
             conditions.append(table.c.id == org_id)
         if table.name == "users":
