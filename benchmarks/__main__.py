@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["pages", "ranking", "scheduler"]
+BENCHMARKS = ["pages", "ranking", "scheduler", "agendas"]
 
 
 def main(argv: list[str]) -> int:

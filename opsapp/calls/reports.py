@@ -6,23 +6,15 @@ Table Grid with a repeated header row) so that they open, print and convert to P
 Word and LibreOffice alike, with the region's header and "page N of M" in the footer.
 The letter is written in the recipient's language; the report in the reader's. Their
 content comes from the read functions of `decisions.py`; nothing here queries the
-database. Tables are filled row by row (`add_row().cells`), never cell by cell.
+database. The building blocks (styles, header and footer, tables) are `core.word`'s.
 """
 
 from __future__ import annotations
 
-import io
-import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
 from flask_babel import force_locale, format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 
@@ -30,20 +22,13 @@ from opsapp.accounts.organisations import size_class_label
 from opsapp.calls import decisions, eligibility, scoring
 from opsapp.calls.decisions import Letter, Summary
 from opsapp.calls.models import Outcome, PlaceStatus
+from opsapp.core import word
 from opsapp.core.timeutil import to_local, utcnow
 
-DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+DOCX_MIMETYPE = word.DOCX_MIMETYPE
 
 
 # --- building blocks ----------------------------------------------------------------------
-
-
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _clean(text) -> str:
-    """Text typed by people may hold control characters that a Word file cannot."""
-    return _NOT_IN_XML.sub("", str(text)) if text is not None else ""
 
 
 def _number(value: Decimal | int | None, places: str = "0.01") -> str:
@@ -59,123 +44,6 @@ def _day(value, timezone: str) -> str:
     if value is None:
         return "–"
     return format_date(to_local(value, timezone).date(), format="long")
-
-
-def _add_field(paragraph, instruction: str) -> None:
-    """A Word field (PAGE, NUMPAGES) that the word processor fills in."""
-    def char(kind: str):
-        run = paragraph.add_run()
-        element = OxmlElement("w:fldChar")
-        element.set(qn("w:fldCharType"), kind)
-        run._r.append(element)
-
-    char("begin")
-    run = paragraph.add_run()
-    instr = OxmlElement("w:instrText")
-    instr.set(qn("xml:space"), "preserve")
-    instr.text = f" {instruction} "
-    run._r.append(instr)
-    char("separate")
-    paragraph.add_run("1")
-    char("end")
-
-
-def _new_document(title: str, header_lines: Sequence[str]):
-    document = Document()
-    document.core_properties.title = title
-    document.core_properties.author = _("Regione Piemonte · innovation programmes")
-    document.core_properties.language = str(get_locale() or "en")
-    normal = document.styles["Normal"]
-    normal.font.name = "Calibri"
-    normal.font.size = Pt(11)
-    section = document.sections[0]
-    section.page_height, section.page_width = Cm(29.7), Cm(21)  # A4
-    section.left_margin = section.right_margin = Cm(2.2)
-    section.top_margin, section.bottom_margin = Cm(2.5), Cm(2)
-    header = section.header.paragraphs[0]
-    header.style = document.styles["Header"]
-    for i, line in enumerate(header_lines):
-        run = header.add_run(_clean(line))
-        if i == 0:
-            run.bold = True
-        if i < len(header_lines) - 1:
-            run.add_break()
-    footer = section.footer.paragraphs[0]
-    footer.style = document.styles["Footer"]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    footer.add_run(_("Page") + " ")
-    _add_field(footer, "PAGE")
-    footer.add_run(" " + _("of") + " ")
-    _add_field(footer, "NUMPAGES")
-    return document
-
-
-def _repeat_as_header(row) -> None:
-    properties = row._tr.get_or_add_trPr()
-    element = OxmlElement("w:tblHeader")
-    element.set(qn("w:val"), "true")
-    properties.append(element)
-
-
-def _table(document, header: Sequence[str], rows: Iterable[Sequence[str]], *, font_size: int = 10,
-           numeric: Iterable[int] = (), widths: Sequence[float] | None = None):
-    """A table with a bold header row repeated on every page; `numeric` columns aligned right,
-    `widths` in centimetres (the grid for LibreOffice, each cell's width for Word)."""
-    right = set(numeric)
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = document.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    sizes = [Cm(w) for w in widths] if widths else None
-    if sizes:
-        table.autofit = False
-        for column, size in zip(table.columns, sizes, strict=True):
-            column.width = size
-
-    def fill(cells, values, bold=False):
-        for i, (cell, text) in enumerate(zip(cells, values, strict=True)):
-            paragraph = cell.paragraphs[0]
-            run = paragraph.add_run(_clean(text))
-            run.bold = bold
-            run.font.size = Pt(font_size)
-            if i in right:
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            if sizes:
-                cell.width = sizes[i]
-
-    head = table.rows[0]
-    _repeat_as_header(head)
-    fill(head.cells, header, bold=True)
-    for values in rows:
-        fill(table.add_row().cells, values)
-    document.add_paragraph()
-    return table
-
-
-def _facts(document, pairs: Sequence[tuple[str, str]]):
-    """A two-column table of label and value."""
-    table = document.add_table(rows=0, cols=2)
-    table.style = document.styles["Table Grid"]
-    table.autofit = False
-    sizes = (Cm(7.0), Cm(9.6))
-    for column, size in zip(table.columns, sizes, strict=True):
-        column.width = size
-    for label, value in pairs:
-        cells = table.add_row().cells
-        cells[0].paragraphs[0].add_run(_clean(label)).bold = True
-        cells[1].paragraphs[0].add_run(_clean(value))
-        cells[0].width, cells[1].width = sizes
-    document.add_paragraph()
-    return table
-
-
-def _save(document) -> bytes:
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "document"
 
 
 def _header_lines(call) -> list[str]:
@@ -194,9 +62,9 @@ def decision_letter(actor, application_id: int) -> tuple[str, bytes]:
     """The letter (filename, bytes) in the recipient's language; only after the decision."""
     data = decisions.letter(actor, application_id)
     with force_locale(data.locale):
-        content = _save(_build_letter(data))
+        content = word.save(_build_letter(data))
     reference = data.application.receipt_number or f"application-{data.application.id}"
-    return f"decision-letter-{_safe_name(reference)}.docx", content
+    return f"decision-letter-{word.safe_name(reference)}.docx", content
 
 
 def _outcome_paragraphs(data: Letter) -> tuple[str, list[str]]:
@@ -239,33 +107,33 @@ def _outcome_paragraphs(data: Letter) -> tuple[str, list[str]]:
 
 def _build_letter(data: Letter):
     call, application, tz = data.call, data.application, data.call.timezone
-    document = _new_document(_("Decision letter"), _header_lines(call))
+    document = word.new_document(_("Decision letter"), _header_lines(call))
     document.add_paragraph(_day(application.decided_at, tz)).alignment = WD_ALIGN_PARAGRAPH.RIGHT
     to = document.add_paragraph()
-    to.add_run(_clean(data.organisation.legal_name)).bold = True
+    to.add_run(word.clean(data.organisation.legal_name)).bold = True
     address = ", ".join(p for p in (data.organisation.address, " ".join(
         x for x in (data.organisation.postcode, data.organisation.city) if x)) if p)
     if address:
         to.add_run().add_break()
-        to.add_run(_clean(address))
-    document.add_paragraph(_clean(_("Application %(receipt)s",
+        to.add_run(word.clean(address))
+    document.add_paragraph(word.clean(_("Application %(receipt)s",
                                     receipt=application.receipt_number or application.id)))
-    document.add_heading(_clean(call.title), level=0)
+    document.add_heading(word.clean(call.title), level=0)
 
     outcome, steps = _outcome_paragraphs(data)
     document.add_heading(_("Outcome"), level=1)
-    document.add_paragraph(_clean(outcome))
+    document.add_paragraph(word.clean(outcome))
     document.add_heading(_("Next steps"), level=1)
     for step in steps:
-        document.add_paragraph(_clean(step))
+        document.add_paragraph(word.clean(step))
 
     if data.kind == "ineligible":
         document.add_heading(_("Eligibility"), level=1)
         for result in data.eligibility_failures:
             label = eligibility.RULE_LABELS.get(result.get("code"), result.get("code"))
-            document.add_paragraph(_clean(f"{label}: {eligibility.describe(result)}"), style="List Bullet")
+            document.add_paragraph(word.clean(f"{label}: {eligibility.describe(result)}"), style="List Bullet")
         if application.eligibility_reason:
-            document.add_paragraph(_clean(_("The programme staff's assessment: %(reason)s",
+            document.add_paragraph(word.clean(_("The programme staff's assessment: %(reason)s",
                                             reason=application.eligibility_reason)))
     else:
         _letter_scores(document, data)
@@ -273,7 +141,7 @@ def _build_letter(data: Letter):
     closing = document.add_paragraph(_("For the programme staff"))
     if data.edition.implementing_organisation is not None:
         closing.add_run().add_break()
-        closing.add_run(_clean(data.edition.implementing_organisation.legal_name))
+        closing.add_run(word.clean(data.edition.implementing_organisation.legal_name))
     return document
 
 
@@ -288,7 +156,7 @@ def _letter_scores(document, data: Letter) -> None:
         met = "–" if c.passes is None or c.threshold is None else (_("met") if c.passes else _("not met"))
         rows.append([c.name, _number(c.weight), f"{_number(c.final)} / {_number(c.max_score)}",
                      _number(c.threshold) if c.threshold is not None else "–", met])
-    _table(document, [_("Criterion"), _("Weight"), _("Final score"), _("Threshold"), _("Threshold met?")],
+    word.table(document, [_("Criterion"), _("Weight"), _("Final score"), _("Threshold"), _("Threshold met?")],
            rows, numeric=(1, 2, 3), widths=(6.6, 2.0, 2.6, 2.3, 3.1))
     total = document.add_paragraph()
     total.add_run(_("Total: %(total)s of %(max)s (overall threshold %(threshold)s).",
@@ -299,11 +167,11 @@ def _letter_scores(document, data: Letter) -> None:
                                  total=_number(data.weighted_total)))
     if data.failed:
         names = [_("the overall threshold") if f == "overall" else f for f in data.failed]
-        document.add_paragraph(_clean(_("Thresholds not met: %(names)s.", names=", ".join(names))))
+        document.add_paragraph(word.clean(_("Thresholds not met: %(names)s.", names=", ".join(names))))
 
     document.add_heading(_("The evaluators' comments"), level=1)
     for c in data.criteria:
-        document.add_heading(_clean(c.name), level=2)
+        document.add_heading(word.clean(c.name), level=2)
         line = _("Final score %(score)s of %(max)s", score=_number(c.final), max=_number(c.max_score))
         if c.threshold is not None:
             line += " " + _("(threshold %(threshold)s)", threshold=_number(c.threshold))
@@ -311,13 +179,13 @@ def _letter_scores(document, data: Letter) -> None:
         for number, comment in c.comments:
             paragraph = document.add_paragraph(style="List Bullet")
             paragraph.add_run(_("Evaluator %(n)d", n=number) + ": ").bold = True
-            paragraph.add_run(_clean(comment.strip()))
+            paragraph.add_run(word.clean(comment.strip()))
         if not c.comments:
             document.add_paragraph(_("No comment was given."))
         if c.consensus is not None:
             paragraph = document.add_paragraph()
             paragraph.add_run(_("Consensus of the panel: %(score)s.", score=_number(c.consensus)) + " ").bold = True
-            paragraph.add_run(_clean(_("The evaluators' scores diverged; the panel agreed on this score "
+            paragraph.add_run(word.clean(_("The evaluators' scores diverged; the panel agreed on this score "
                                        "because: %(justification)s", justification=c.justification or "")))
 
 
@@ -328,7 +196,7 @@ def summary_report(actor, call_id: int) -> tuple[str, bytes]:
     """The evaluation summary report (filename, bytes) in the reader's language."""
     locale = str(get_locale() or "en")
     data = decisions.summary(actor, call_id, locale)
-    content = _save(_build_summary(data, locale))
+    content = word.save(_build_summary(data, locale))
     stamp = to_local(utcnow(), data.call.timezone).date().isoformat()
     return f"evaluation-summary-{data.call.id}-{stamp}.docx", content
 
@@ -351,9 +219,9 @@ _PLACE_SHORT = {
 
 def _build_summary(data: Summary, locale: str):
     call, tz = data.call, data.call.timezone
-    document = _new_document(_("Evaluation summary report"), _header_lines(call))
+    document = word.new_document(_("Evaluation summary report"), _header_lines(call))
     document.add_heading(_("Evaluation summary report"), level=0)
-    document.add_paragraph(_clean(call.title)).runs[0].bold = True
+    document.add_paragraph(word.clean(call.title)).runs[0].bold = True
     document.add_paragraph(_("Produced on %(date)s.", date=_day(utcnow(), tz)))
     if data.provisional:
         document.add_paragraph(_("Provisional: the call is still in evaluation and the ranking below is a "
@@ -377,9 +245,9 @@ def _build_summary(data: Summary, locale: str):
                                    max=_number(data.rules.max_total))),
         (_("Blind evaluation"), _("Yes") if call.blind else _("No")),
     ]
-    _facts(document, facts)
+    word.facts(document, facts)
     document.add_heading(_("Evaluation criteria"), level=2)
-    _table(document, [_("Priority"), _("Criterion"), _("Weight"), _("Maximum"), _("Threshold")],
+    word.table(document, [_("Priority"), _("Criterion"), _("Weight"), _("Maximum"), _("Threshold")],
            ([_number(i), c.name, _number(c.weight), _number(c.max_score),
              _number(c.threshold) if c.threshold is not None else "–"]
             for i, c in enumerate(data.criteria, start=1)), numeric=(0, 2, 3, 4),
@@ -387,7 +255,7 @@ def _build_summary(data: Summary, locale: str):
 
     document.add_heading(_("The process"), level=1)
     ranked = len(data.rows)
-    _facts(document, [
+    word.facts(document, [
         (_("Applications received"), _number(data.received)),
         (_("Withdrawn after submission"), _number(data.withdrawn)),
         (_("Ranked (eligible or not yet confirmed)"), _number(ranked)),
@@ -402,7 +270,7 @@ def _build_summary(data: Summary, locale: str):
     ])
     if data.failed_rules:
         document.add_heading(_("Eligibility rules not met"), level=2)
-        _table(document, [_("Rule"), _("Applications")],
+        word.table(document, [_("Rule"), _("Applications")],
                ([str(eligibility.RULE_LABELS.get(code, code)), _number(n)] for code, n in data.failed_rules),
                numeric=(1,))
 
@@ -415,7 +283,7 @@ def _build_summary(data: Summary, locale: str):
     header = [_("Rank"), _("Organisation")] + [c.name for c in data.criteria] + [
         _("Total"), _("Weighted total"), _("Outcome")]
     n = len(data.criteria)
-    _table(document, header, (
+    word.table(document, header, (
         [_number(row.rank) if row.rank else "–", row.application.organisation_name]
         + [_number(c.final) for c in row.result.criteria]
         + [_number(row.result.total), _number(row.result.weighted_total), _outcome_words(row)]
@@ -424,7 +292,7 @@ def _build_summary(data: Summary, locale: str):
     if data.ineligible:
         document.add_heading(_("Not admitted to the evaluation (not eligible)"), level=2)
         for application in data.ineligible:
-            document.add_paragraph(_clean(application.organisation.legal_name), style="List Bullet")
+            document.add_paragraph(word.clean(application.organisation.legal_name), style="List Bullet")
 
     document.add_heading(_("Statistics"), level=1)
     scored = sum(1 for r in data.rows if r.result.complete)
@@ -433,23 +301,23 @@ def _build_summary(data: Summary, locale: str):
                              total=_number(data.mean_total), max=_number(data.rules.max_total),
                              weighted=_number(data.mean_weighted)))
     document.add_heading(_("Distribution of the totals"), level=2)
-    _table(document, [_("Total from"), _("to"), _("Applications")],
+    word.table(document, [_("Total from"), _("to"), _("Applications")],
            ([_number(low), _number(high), _number(count)] for low, high, count in data.distribution),
            numeric=(0, 1, 2))
     document.add_heading(_("Per criterion"), level=2)
-    _table(document, [_("Criterion"), _("Mean"), _("Lowest"), _("Highest"), _("Threshold met")],
+    word.table(document, [_("Criterion"), _("Mean"), _("Lowest"), _("Highest"), _("Threshold met")],
            ([s.criterion.name, _number(s.mean), _number(s.lowest), _number(s.highest),
              _("%(passed)s of %(scored)s", passed=s.passed, scored=s.scored)] for s in data.per_criterion),
            numeric=(1, 2, 3))
     document.add_heading(_("Selected applicants by S3 domain"), level=2)
     if data.by_domain:
-        _table(document, [_("S3 domain"), _("Selected")],
+        word.table(document, [_("S3 domain"), _("Selected")],
                ([name or _("No domain given"), _number(count)] for name, count in data.by_domain), numeric=(1,))
     else:
         document.add_paragraph(_("No applicant is selected."))
     document.add_heading(_("Selected applicants by size class"), level=2)
     if data.by_size:
-        _table(document, [_("Size class"), _("Selected")],
+        word.table(document, [_("Size class"), _("Selected")],
                ([size_class_label(size), _number(count)] for size, count in data.by_size), numeric=(1,))
     else:
         document.add_paragraph(_("No applicant is selected."))

@@ -10,29 +10,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel import Locale
-from flask import Response, flash, redirect, request, url_for
-from flask_babel import get_locale
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from opsapp.core import home
 from opsapp.core.permissions import roles_required, signed_in
-from opsapp.core.roles import Role
+from opsapp.core.roles import PROGRAMME_STAFF, Role
 from opsapp.core.timeutil import utcnow
 from opsapp.events import agendas, bp, day, outcomes
 from opsapp.events.followup_forms import CheckinFilterForm, CheckinMarkForm
 from opsapp.events.models import ParticipantStatus, TrainingKind
-from opsapp.events.pages import EventError, actor, refuse_action, render
+from opsapp.events.pages import EventError, actor, download, language_name, refuse_action, render
 from opsapp.extensions import db
-
-STAFF = (Role.STAFF, Role.ADMIN)
-
-
-def _download(filename: str, mimetype: str, content: bytes) -> Response:
-    return Response(content, content_type=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 
 
 def _participant_arg() -> int | None:
@@ -42,12 +33,7 @@ def _participant_arg() -> int | None:
 @bp.app_template_filter("agenda_language")
 def _agenda_language(code: str | None) -> str:
     """An ISO 639-1 code as the language's name in the reader's language ("it" -> "Italian")."""
-    if not code:
-        return ""
-    try:
-        return Locale.parse(str(get_locale() or "en")).languages.get(code, code).capitalize()
-    except (ValueError, TypeError):
-        return code
+    return language_name(code).capitalize() if code else ""
 
 
 @bp.app_template_filter("agenda_day")
@@ -95,7 +81,7 @@ def agenda(event_id: int):
 @signed_in
 def agenda_ics(event_id: int):
     filename, content = agendas.agenda_ics(actor(), event_id, _participant_arg())
-    return _download(filename, agendas.ICS_MIMETYPE, content)
+    return download(filename, content)
 
 
 @bp.route("/<int:event_id>/agenda/print")
@@ -111,31 +97,31 @@ def agenda_print(event_id: int):
 
 
 @bp.route("/<int:event_id>/table-plan")
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def table_plan(event_id: int):
     event, days = agendas.table_plan(actor(), event_id)
     return render("agenda/table_plan.html", event=event, days=days)
 
 
 @bp.route("/<int:event_id>/table-plan.docx")
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def table_plan_docx(event_id: int):
     filename, content = agendas.table_plan_docx(actor(), event_id)
-    return _download(filename, agendas.DOCX_MIMETYPE, content)
+    return download(filename, content)
 
 
 @bp.route("/<int:event_id>/agendas.docx")
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def agendas_docx(event_id: int):
     filename, content = agendas.agendas_docx(actor(), event_id)
-    return _download(filename, agendas.DOCX_MIMETYPE, content)
+    return download(filename, content)
 
 
 # --- check-in ----------------------------------------------------------------------------------------------
 
 
 @bp.route("/<int:event_id>/check-in")
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def checkin(event_id: int):
     filter_form = CheckinFilterForm(formdata=request.args)
     filters = day.CheckinFilters(**filter_form.values())
@@ -145,7 +131,7 @@ def checkin(event_id: int):
 
 
 @bp.route("/<int:event_id>/check-in/mark", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def checkin_mark(event_id: int):
     form = CheckinMarkForm()
     back = url_for("events.checkin", event_id=event_id, **_kept_filters())

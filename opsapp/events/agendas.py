@@ -2,8 +2,8 @@
 for staff the table plan (printable and Word) and every participant's agenda in Word.
 
 Who sees what: a participant sees only their own agenda, and only once the agendas are
-published (the event reached "agendas published", or `agendas_published_at` has
-passed); before that the page says when to expect it. Staff open anyone's agenda with
+published (the event reached "agendas published" and was not taken back); before that
+the page says when to expect it. Staff open anyone's agenda with
 `?participant=<id>` at any time. Someone else's participant id answers 404.
 
 An agenda lists the live meetings (scheduled, held, no-show) in time order, each with
@@ -11,39 +11,35 @@ its table and the counterpart's profile, loaded in a handful of queries whatever
 number of meetings. The iCalendar file gives each meeting request one stable UID, so a
 calendar that imports the file again after a move or a new scheduler run updates the
 meeting instead of adding a second one; its SEQUENCE is the time of the last change in
-seconds, so it only grows; a request whose meeting was cancelled is sent as CANCELLED
-so that calendars remove it. Nothing here changes the database.
+seconds, so it only grows; a request whose meeting was cancelled (or replaced by a scheduler
+run) after the agendas were first published is sent as CANCELLED so that calendars remove
+it, while a meeting cancelled before then was never shown and is left out
+(`seen_by_participants`). Nothing here changes the database.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_BREAK
-from docx.shared import Cm, Pt
 from flask import abort
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from opsapp.accounts.models import Membership
-from opsapp.calls import reports as word
+from opsapp.core import word
 from opsapp.core.models import AuditEntry
 from opsapp.core.permissions import require
 from opsapp.core.timeutil import format_in_zone, to_local, utcnow
 from opsapp.events import permissions, states
 from opsapp.events.models import (
     Event,
-    EventPhase,
     EventSlot,
     Meeting,
     MeetingStatus,
@@ -57,8 +53,6 @@ from opsapp.events.pages import event_or_404
 from opsapp.extensions import db
 
 LIVE = (MeetingStatus.SCHEDULED.value, MeetingStatus.HELD.value, MeetingStatus.NO_SHOW.value)
-ICS_MIMETYPE = "text/calendar; charset=utf-8"
-DOCX_MIMETYPE = word.DOCX_MIMETYPE
 SEQUENCE_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 SWAPPED = "events.meetings_swapped"  # audited by `schedule.py` on one meeting, naming the other
 
@@ -80,12 +74,24 @@ def first_day(event: Event) -> date | None:
     return min((date.fromisoformat(d) for d in event.days or []), default=None)
 
 
-def published(event: Event, now: datetime | None = None) -> bool:
-    """Whether participants may see their agendas."""
-    if states.reached(event, EventPhase.AGENDAS_PUBLISHED):
-        return True
-    return event.agendas_published_at is not None and event.agendas_published_at <= (now or utcnow()) \
-        and event.phase != EventPhase.SCHEDULING.value
+def published(event: Event) -> bool:
+    """Whether participants may see their agendas (`states.agendas_published`). Staff may take
+    the agendas back (to scheduling, even to booking): `agendas_published_at` then stays as the
+    time of the first publication, so it does not say that they are visible."""
+    return states.agendas_published(event)
+
+
+def seen_by_participants(meeting: Meeting, event: Event) -> bool:
+    """Whether the meeting may be in its participants' agendas and calendars: the agendas were
+    published, and it was not cancelled (by someone, or replaced by a scheduler run) before their
+    first publication (`agendas_published_at`). A meeting cancelled before then was never shown:
+    no calendar needs to drop it and its sides never see it."""
+    first = event.agendas_published_at
+    if first is None:
+        return False
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        return meeting.cancelled_at is not None and meeting.cancelled_at >= first
+    return True
 
 
 def _participant_loads(relationship):
@@ -270,9 +276,14 @@ def sequence(moment: datetime | None) -> int:
 
 
 def _cancelled(event: Event, participant: Participant, live_requests: set[int]) -> list[Meeting]:
-    """The last cancelled meeting of each request of the participant that has no live meeting."""
+    """The last cancelled meeting of each request of the participant that has no live meeting,
+    among those its calendar may hold (`seen_by_participants`: cancelled, or replaced by a run,
+    after the agendas were first published)."""
+    if event.agendas_published_at is None:
+        return []
     rows = db.session.scalars(
         select(Meeting).where(Meeting.event_id == event.id, Meeting.status == MeetingStatus.CANCELLED.value,
+                              Meeting.cancelled_at >= event.agendas_published_at,
                               or_(Meeting.sme_id == participant.id, Meeting.buyer_id == participant.id))
         .options(joinedload(Meeting.slot), joinedload(Meeting.sme).joinedload(Participant.organisation),
                  joinedload(Meeting.buyer).joinedload(Participant.organisation))
@@ -297,7 +308,7 @@ def _vevent(event: Event, zone: ZoneInfo, meeting: Meeting, counterpart: Partici
     description = [counterpart.headline or counterpart.name, event.name]
     if status == "CONFIRMED":
         description.append(_("Table %(table)s", table=table))
-    vevent.add("description", "\n".join(word._clean(line) for line in description if line))
+    vevent.add("description", "\n".join(word.clean(line) for line in description if line))
     vevent.add("status", status)
     vevent.add("sequence", sequence(changed))
     if changed is not None:
@@ -335,7 +346,7 @@ def agenda_ics(actor, event_id: int, participant_id: int | None = None) -> tuple
 
 
 def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-").lower() or "event"
+    return word.safe_name(text).lower()
 
 
 # --- the table plan -------------------------------------------------------------------------------
@@ -395,48 +406,23 @@ def _header_lines(event: Event) -> list[str]:
     return lines
 
 
-def _fill_table(document, header: list[str], rows, widths: list[float], font_size: int = 10):
-    """A "Table Grid" table with a bold header repeated on each page, filled row by row."""
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = document.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    sizes = [Cm(w) for w in widths]
-    for column, size in zip(table.columns, sizes, strict=True):
-        column.width = size
-    head = table.rows[0]
-    word._repeat_as_header(head)
-    for cell, text, size in zip(head.cells, header, sizes, strict=True):
-        run = cell.paragraphs[0].add_run(word._clean(text))
-        run.bold = True
-        run.font.size = Pt(font_size)
-        cell.width = size
-    for values in rows:
-        for cell, text in zip(table.add_row().cells, values, strict=True):
-            cell.paragraphs[0].add_run(word._clean(text)).font.size = Pt(font_size)
-    return table
-
-
-def _page_break(document) -> None:
-    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-
-
 def table_plan_docx(actor, event_id: int) -> tuple[str, bytes]:
     """The table plan in Word: one table per day (time, table, SME, buyer)."""
     event, days = table_plan(actor, event_id)
-    document = word._new_document(_("Table plan"), _header_lines(event))
+    document = word.new_document(_("Table plan"), _header_lines(event))
     document.add_heading(_("Table plan: %(event)s", event=event.name), level=0)
     if not days:
         document.add_paragraph(_("No meeting is scheduled yet."))
     for i, day in enumerate(days):
         if i:
-            _page_break(document)
+            word.page_break(document)
         document.add_heading(day.label, level=1)
-        document.add_paragraph(_("%(num)d meetings, times in %(zone)s.", num=len(day.rows), zone=event.timezone))
-        _fill_table(document, [_("Time"), _("Table"), _("SME"), _("Buyer")],
-                    ([r.time, r.table, r.meeting.sme.name, r.meeting.buyer.name] for r in day.rows),
-                    widths=[2.6, 2.0, 6.0, 6.0])
-    return f"table-plan-{_safe_name(event.name)}.docx", word._save(document)
+        document.add_paragraph(ngettext("%(num)d meeting, times in %(zone)s.", "%(num)d meetings, times in %(zone)s.",
+                                        len(day.rows), zone=event.timezone))
+        word.table(document, [_("Time"), _("Table"), _("SME"), _("Buyer")],
+                   ([r.time, r.table, r.meeting.sme.name, r.meeting.buyer.name] for r in day.rows),
+                   widths=[2.6, 2.0, 6.0, 6.0])
+    return f"table-plan-{_safe_name(event.name)}.docx", word.save(document)
 
 
 def agendas_docx(actor, event_id: int) -> tuple[str, bytes]:
@@ -456,19 +442,19 @@ def agendas_docx(actor, event_id: int) -> tuple[str, bytes]:
     people = sorted(people, key=lambda p: (p.side != Side.SME.value, p.name.lower()))
     day_labels: dict[date, str] = {}
 
-    document = word._new_document(_("Agendas"), _header_lines(event))
+    document = word.new_document(_("Agendas"), _header_lines(event))
     if not people:
         document.add_heading(_("Agendas: %(event)s", event=event.name), level=0)
         document.add_paragraph(_("The event has no participant yet."))
     for i, participant in enumerate(people):
         if i:
-            _page_break(document)
-        document.add_heading(word._clean(participant.name), level=1)
+            word.page_break(document)
+        document.add_heading(word.clean(participant.name), level=1)
         facts = [participant.side_enum.label]
         if participant.contact is not None:
             facts.append(participant.contact.display_name)
         facts.append(event.name)
-        document.add_paragraph(word._clean(" · ".join(str(f) for f in facts)))
+        document.add_paragraph(word.clean(" · ".join(str(f) for f in facts)))
         own = by_participant.get(participant.id, [])
         if not own:
             document.add_paragraph(_("No meeting is scheduled."))
@@ -481,10 +467,10 @@ def agendas_docx(actor, event_id: int) -> tuple[str, bytes]:
             counterpart = meeting.buyer if meeting.sme_id == participant.id else meeting.sme
             rows.append([f"{day_labels[day]}, {labels[meeting.slot_id]}", event.table_name(meeting.table_number),
                          counterpart.name, counterpart.headline or ""])
-        _fill_table(document, [_("Time"), _("Table"), _("Meeting with"), _("Profile")], rows,
-                    widths=[3.6, 1.6, 5.0, 6.4])
+        word.table(document, [_("Time"), _("Table"), _("Meeting with"), _("Profile")], rows,
+                   widths=[3.6, 1.6, 5.0, 6.4])
         document.add_paragraph(_("Times in %(zone)s.", zone=event.timezone))
-    return f"agendas-{_safe_name(event.name)}.docx", word._save(document)
+    return f"agendas-{_safe_name(event.name)}.docx", word.save(document)
 
 
 # --- the home panel -----------------------------------------------------------------------------------
@@ -500,14 +486,9 @@ class NextMeeting:
 
 def next_meetings(user, now: datetime | None = None, limit: int = 5) -> list[NextMeeting]:
     """The user's coming meetings in events whose agendas are published, soonest first."""
-    if not user.is_authenticated:
-        return []
     now = now or utcnow()
-    mine = {p.id: p for p in db.session.scalars(
-        select(Participant).join(Membership, Membership.organisation_id == Participant.organisation_id)
-        .where(Membership.user_id == user.id, Participant.status != ParticipantStatus.WITHDRAWN.value)
-        .options(joinedload(Participant.event)))}
-    ids = [pid for pid, p in mine.items() if published(p.event, now)]
+    mine = permissions.participants_of(user, options=(joinedload(Participant.event),))
+    ids = [p.id for p in mine if published(p.event)]
     if not ids:
         return []
     meetings = db.session.scalars(

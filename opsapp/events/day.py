@@ -17,18 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort, current_app, has_request_context
+from flask import abort
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from opsapp.accounts.models import Membership, Organisation, User, UserRole
+from opsapp.accounts.models import Organisation, User
 from opsapp.core import audit
-from opsapp.core.notifications import notify
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.permissions import require
-from opsapp.core.roles import Role
 from opsapp.core.timeutil import format_in_zone, utcnow
 from opsapp.events import permissions, states
 from opsapp.events.models import (
@@ -41,50 +39,12 @@ from opsapp.events.models import (
     ParticipantStatus,
     Side,
 )
-from opsapp.events.pages import EventError, event_or_404, link_to
+from opsapp.events.notices import staff_users, tell
+from opsapp.events.pages import EventError, event_or_404, path_for
+from opsapp.events.search import contains
 from opsapp.extensions import db
 
-CHECKIN_PHASES = (EventPhase.AGENDAS_PUBLISHED.value, EventPhase.EVENT_DAY.value)
-HELD_PHASES = (EventPhase.EVENT_DAY.value, EventPhase.FOLLOW_UP.value)
 NOTE_MAX = 2000
-
-
-# --- who to tell ----------------------------------------------------------------------------------
-
-
-def people_of(participant: Participant) -> list[User]:
-    """The active members of the participant's organisation (its contact first)."""
-    users = db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organisation_id == participant.organisation_id,
-               User.disabled_at.is_(None), User.erased_at.is_(None))
-        .order_by(User.id)).all()
-    return sorted(users, key=lambda u: u.id != participant.contact_id)
-
-
-def staff_users() -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == str(Role.STAFF), User.disabled_at.is_(None), User.erased_at.is_(None))
-        .order_by(User.id)))
-
-
-def link(endpoint: str, **values) -> str | None:
-    """A link for a notification, also from a job (outside any request)."""
-    if has_request_context():
-        return link_to(endpoint, **values)
-    with current_app.test_request_context("/"):
-        return link_to(endpoint, **values)
-
-
-def tell(users, subject, message, link: str | None, skip=None) -> None:
-    """Notify each user once (not `skip`, the person who acted)."""
-    seen = set()
-    for user in users:
-        if user.id in seen or (skip is not None and user.id == getattr(skip, "id", None)):
-            continue
-        seen.add(user.id)
-        notify(user, subject, "generic", link=link, message=message)
 
 
 def moment(value: datetime, event: Event) -> LazyString:
@@ -139,7 +99,8 @@ class CheckinList:
 
 
 def checkin_open(event: Event) -> bool:
-    return event.phase in CHECKIN_PHASES
+    """Once the agendas are published and on the event day (`states.PUBLISHED_PHASES`)."""
+    return states.agendas_current(event)
 
 
 def checkin_list(actor, event_id: int, filters: CheckinFilters) -> CheckinList:
@@ -151,11 +112,9 @@ def checkin_list(actor, event_id: int, filters: CheckinFilters) -> CheckinList:
     stmt = (select(Participant).join(Organisation, Organisation.id == Participant.organisation_id)
             .outerjoin(User, User.id == Participant.contact_id).where(*present)
             .options(joinedload(Participant.organisation), joinedload(Participant.contact)))
-    q = (filters.q or "").strip().lower()
+    q = (filters.q or "").strip()
     if q:
-        pattern = "%" + q.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
-        stmt = stmt.where(or_(func.lower(Organisation.legal_name).like(pattern, escape="!"),
-                              func.lower(func.coalesce(User.full_name, "")).like(pattern, escape="!")))
+        stmt = stmt.where(or_(contains(Organisation.legal_name, q), contains(User.full_name, q)))
     if filters.side in (Side.SME.value, Side.BUYER.value):
         stmt = stmt.where(Participant.side == filters.side)
     if filters.arrived == "yes":
@@ -204,7 +163,7 @@ def mark_held(now: datetime) -> int:
     """Every scheduled meeting whose slot has ended, in events on their day or in follow-up, is held."""
     meetings = db.session.scalars(
         select(Meeting).join(EventSlot, EventSlot.id == Meeting.slot_id).join(Event, Event.id == Meeting.event_id)
-        .where(Meeting.status == MeetingStatus.SCHEDULED.value, Event.phase.in_(HELD_PHASES),
+        .where(Meeting.status == MeetingStatus.SCHEDULED.value, Event.phase.in_([p.value for p in states.HELD_PHASES]),
                EventSlot.ends_at <= now)
         .order_by(Meeting.id)).all()
     for meeting in meetings:
@@ -225,6 +184,8 @@ def report_no_show(actor, meeting_id: int, note: str | None = None, now: datetim
     note = (note or "").strip()[:NOTE_MAX] or None
     if meeting.status not in (MeetingStatus.SCHEDULED.value, MeetingStatus.HELD.value):
         raise EventError(_l("This meeting is cancelled or already recorded as not having happened."))
+    if event.status is EventPhase.CLOSED:
+        raise EventError(_l("The event is closed: its meetings can no longer change."))
     if now < meeting.slot.starts_at:
         raise EventError(_l("You can say that a meeting did not happen only once its slot has started "
                             "(%(when)s).", when=moment(meeting.slot.starts_at, event)))
@@ -243,11 +204,11 @@ def report_no_show(actor, meeting_id: int, note: str | None = None, now: datetim
                      "happen.", by=by, counterpart=counterpart.name, when=when, event=event.name)
         if note:
             message = _l("%(message)s Their note: %(note)s", message=message, note=note)
-        tell(people_of(other), _l("A meeting did not happen"), message,
-             link("events.agenda", event_id=event.id), skip=actor)
+        tell(permissions.people_of(other), _l("A meeting did not happen"), message,
+             path_for("events.agenda", event_id=event.id), skip=actor)
     staff_message = _l("%(by)s said that the meeting between %(sme)s and %(buyer)s on %(when)s (%(event)s) did "
                        "not happen.", by=by, sme=meeting.sme.name, buyer=meeting.buyer.name, when=when,
                        event=event.name)
     tell(staff_users(), _l("A meeting did not happen"), staff_message,
-         link("events.agenda", event_id=event.id, participant=meeting.sme_id), skip=actor)
+         path_for("events.agenda", event_id=event.id, participant=meeting.sme_id), skip=actor)
     return meeting

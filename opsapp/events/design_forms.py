@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from opsapp.calls.design_forms import LocalDateTimeField, timezone_choices
-from opsapp.events import design
+from opsapp.events import cockpit, design
 from opsapp.events.models import EventPhase
 
 
@@ -132,10 +132,10 @@ class EventFilterForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.phase.choices = [("", _l("Every phase"))] + [(p.value, p.label) for p in EventPhase]
 
-    def filters(self) -> design.EventFilters:
+    def filters(self) -> cockpit.EventFilters:
         self.validate()
         phase = self.phase.data or ""
-        return design.EventFilters(phase=phase if not self.phase.errors and phase in {p.value for p in EventPhase}
+        return cockpit.EventFilters(phase=phase if not self.phase.errors and phase in {p.value for p in EventPhase}
                                    else "")
 
 

@@ -2,8 +2,8 @@
 editing an event, the staff's cockpit or the participant's event page, moving the phase,
 and the generated slot grid. Also the navigation entry and the home panels of events.
 
-Each view declares who may open it, reads its form, calls one service of `design.py`
-(which checks the object-level rights) and commits once.
+Each view declares who may open it, reads its form, calls one service of `design.py` (or
+reads a page of `cockpit.py`), which checks the object-level rights, and commits once.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from flask_babel import lazy_gettext as _l
 
 from opsapp.core import home, navigation
 from opsapp.core.permissions import roles_required
-from opsapp.core.roles import Role
-from opsapp.events import bp, design, permissions
+from opsapp.core.roles import PROGRAMME_STAFF, Role
+from opsapp.events import bp, cockpit, design, permissions
 from opsapp.events.design_forms import EventFilterForm, EventForm, PhaseForm
 from opsapp.events.models import EventPhase
 from opsapp.events.pages import EventError, actor, refuse, refuse_action, render, viewable_event
 from opsapp.extensions import db
 
-EVENT_ROLES = (Role.STAFF, Role.ADMIN, Role.APPLICANT, Role.BUYER)
-STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+EVENT_ROLES = (*PROGRAMME_STAFF, Role.APPLICANT, Role.BUYER)
 
 navigation.register(_l("Events"), "events.index", list(EVENT_ROLES), order=50)
 
@@ -32,7 +31,7 @@ navigation.register(_l("Events"), "events.index", list(EVENT_ROLES), order=50)
 
 @home.panel(Role.STAFF, order=40)
 def _events_staff_panel(user):
-    rows = design.running_events()
+    rows = cockpit.running_events()
     if not rows:
         return None
     return home.Panel(_l("Meet the Buyer events"), "events/design/_panel_staff.html",
@@ -41,7 +40,7 @@ def _events_staff_panel(user):
 
 @home.panel(Role.APPLICANT, Role.BUYER, order=25)
 def _events_participant_panel(user):
-    rows = design.my_events(user)
+    rows = cockpit.my_events(user)
     if not rows:
         return None
     return home.Panel(_l("Your Meet the Buyer events"), "events/design/_panel_participant.html",
@@ -60,13 +59,13 @@ def _event_form(**kwargs) -> EventForm:
 def index():
     filter_form = EventFilterForm(formdata=request.args)
     filters = filter_form.filters()
-    rows = design.event_list(actor(), filters)
+    rows = cockpit.event_list(actor(), filters)
     return render("design/list.html", rows=rows, filter_form=filter_form, filters=filters,
                   badge=design.phase_badge)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*STAFF_ROLES)
+@roles_required(*PROGRAMME_STAFF)
 def new():
     form = _event_form()
     if form.validate_on_submit():
@@ -82,7 +81,7 @@ def new():
 
 
 @bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
-@roles_required(*STAFF_ROLES)
+@roles_required(*PROGRAMME_STAFF)
 def edit(event_id: int):
     event = design.staff_event(actor(), event_id)
     if request.method == "POST":
@@ -106,14 +105,14 @@ def edit(event_id: int):
 def detail(event_id: int):
     event, participant = viewable_event(event_id)
     if permissions.is_staff(actor()):
-        return render("design/cockpit.html", event=event, page=design.cockpit(actor(), event),
+        return render("design/cockpit.html", event=event, page=cockpit.cockpit(actor(), event),
                       badge=design.phase_badge)
-    return render("design/participant.html", event=event, page=design.participant_page(actor(), event, participant),
-                  badge=design.phase_badge, kind_label=design.kind_label, status_label=design.status_label)
+    return render("design/participant.html", event=event, page=cockpit.participant_page(actor(), event, participant),
+                  badge=design.phase_badge, kind_label=cockpit.kind_label, status_label=cockpit.status_label)
 
 
 @bp.route("/<int:event_id>/phase", methods=["POST"])
-@roles_required(*STAFF_ROLES)
+@roles_required(*PROGRAMME_STAFF)
 def advance(event_id: int):
     event = design.staff_event(actor(), event_id)
     form = PhaseForm()

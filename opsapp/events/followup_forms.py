@@ -13,18 +13,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from opsapp.events.forms_common import strip
 from opsapp.events.models import ContractStatus, OutcomeRating
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class CheckinFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form: filters live in the URL
 
-    q = StringField(_l("Name of the organisation or the person"), filters=[_strip],
+    q = StringField(_l("Name of the organisation or the person"), filters=[strip],
                     validators=[Optional(), Length(max=100)])
     side = SelectField(_l("Side"), validators=[Optional()], choices=[
         ("", _l("SMEs and buyers")), ("sme", _l("SMEs")), ("buyer", _l("Buyers"))])
@@ -47,14 +44,14 @@ class CheckinMarkForm(FlaskForm):
 
 
 class NoShowForm(FlaskForm):
-    note = TextAreaField(_l("What happened (optional)"), filters=[_strip], validators=[Optional(), Length(max=2000)],
+    note = TextAreaField(_l("What happened (optional)"), filters=[strip], validators=[Optional(), Length(max=2000)],
                          description=_l("The other side and the programme staff read it."))
 
 
 class OutcomeForm(FlaskForm):
     rating = RadioField(_l("Outcome of the meeting"), validators=[InputRequired(_l("Choose one of the outcomes."))],
                         choices=[(r.value, r.label) for r in OutcomeRating])
-    note = TextAreaField(_l("Note (optional)"), filters=[_strip], validators=[Optional(), Length(max=2000)],
+    note = TextAreaField(_l("Note (optional)"), filters=[strip], validators=[Optional(), Length(max=2000)],
                          description=_l("Only you and the programme staff read it, not the other side."))
 
     def __init__(self, *args, **kwargs):
@@ -69,10 +66,10 @@ class ContractForm(FlaskForm):
     signed_on = DateField(_l("Date of signature"), validators=[InputRequired(_l("Enter the date the contract was "
                                                                                 "signed."))],
                           description=_l("Not in the future, and not before the event."))
-    value = StringField(_l("Value in EUR"), filters=[_strip],
+    value = StringField(_l("Value in EUR"), filters=[strip],
                         validators=[DataRequired(_l("Enter the value of the contract in EUR.")), Length(max=30)],
                         description=_l("For example 12500.00"))
-    description = TextAreaField(_l("What the contract is for"), filters=[_strip],
+    description = TextAreaField(_l("What the contract is for"), filters=[strip],
                                 validators=[Optional(), Length(max=2000)])
     meeting_id = SelectField(_l("The meeting it came from (optional)"), coerce=int, validators=[Optional()])
 
@@ -90,7 +87,7 @@ class ContractForm(FlaskForm):
 
 class ContractReviewForm(FlaskForm):
     decision = HiddenField(validators=[DataRequired()])  # "confirm" or "reject"
-    note = TextAreaField(_l("Note to both sides"), filters=[_strip], validators=[Optional(), Length(max=2000)],
+    note = TextAreaField(_l("Note to both sides"), filters=[strip], validators=[Optional(), Length(max=2000)],
                          description=_l("Required to reject: say why."))
 
 
@@ -98,7 +95,7 @@ class ContractFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Organisation or description"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Organisation or description"), filters=[strip], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()],
                          choices=[("", _l("Every status"))] + [(s.value, s.label) for s in ContractStatus])
 

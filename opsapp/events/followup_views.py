@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from flask import Response, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from opsapp.core import home
 from opsapp.core.money import format_money
 from opsapp.core.permissions import roles_required, signed_in
-from opsapp.core.roles import Role
+from opsapp.core.roles import PROGRAMME_STAFF, Role
 from opsapp.core.timeutil import format_in_zone
 from opsapp.events import bp, day, outcomes
 from opsapp.events.followup_forms import (
@@ -32,15 +32,8 @@ from opsapp.events.followup_forms import (
     OutcomeForm,
 )
 from opsapp.events.models import ContractStatus, OutcomeRating, OutcomeRound
-from opsapp.events.pages import EventError, actor, refuse, refuse_action, render
+from opsapp.events.pages import EventError, actor, download, refuse, refuse_action, render
 from opsapp.extensions import db
-
-STAFF = (Role.STAFF, Role.ADMIN)
-
-
-def _download(filename: str, mimetype: str, content: bytes) -> Response:
-    return Response(content, content_type=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 
 
 @bp.app_template_filter("meeting_outcome_round")
@@ -77,7 +70,7 @@ def _meetings_to_rate_panel(user):
     return home.Panel(_l("Meetings to rate"), "events/followup/_panel_rate.html", {"to_rate": to_rate})
 
 
-@home.panel(Role.STAFF, Role.ADMIN, order=35)
+@home.panel(*PROGRAMME_STAFF, order=35)
 def _contracts_to_confirm_panel(user):
     waiting = outcomes.contracts_to_confirm()
     if not waiting:
@@ -151,9 +144,9 @@ def contracts(event_id: int):
     filters = outcomes.ContractFilters(**filter_form.values())
     fmt = request.args.get("export")
     if fmt in ("csv", "xlsx"):
-        filename, mimetype, content = outcomes.contracts_export(actor(), event_id, filters, fmt)
+        filename, content = outcomes.contracts_export(actor(), event_id, filters, fmt)
         db.session.commit()  # the export is on record before the file leaves
-        return _download(filename, mimetype, content)
+        return download(filename, content)
     data = outcomes.contracts_page(actor(), event_id, filters)
     review_form = ContractReviewForm(formdata=None)
     return render("followup/contracts.html", data=data, event=data.event, filter_form=filter_form,
@@ -210,7 +203,7 @@ def contract_new(event_id: int):
 
 
 @bp.route("/contracts/<int:contract_id>/review", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def contract_review(contract_id: int):
     form = ContractReviewForm()
     contract = outcomes.contract_or_404(contract_id)
@@ -235,13 +228,13 @@ def contract_review(contract_id: int):
 
 
 @bp.route("/<int:event_id>/statistics")
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def statistics(event_id: int):
     fmt = request.args.get("export")
     if fmt in ("csv", "xlsx"):
-        filename, mimetype, content = outcomes.statistics_export(actor(), event_id, fmt)
+        filename, content = outcomes.statistics_export(actor(), event_id, fmt)
         db.session.commit()
-        return _download(filename, mimetype, content)
+        return download(filename, content)
     event, figures = outcomes.event_statistics(actor(), event_id)
     return render("followup/statistics.html", event=event, figures=figures)
 

@@ -33,18 +33,17 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
-from opsapp.accounts.models import Membership, Organisation
+from opsapp.accounts.models import Organisation
 from opsapp.core import audit, exports
 from opsapp.core.money import MoneyError, to_money
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.permissions import require
 from opsapp.core.timeutil import to_local, utcnow
 from opsapp.events import agendas, permissions, states, statistics
-from opsapp.events.day import link, meeting_or_404, moment, people_of, side_of, staff_users, tell
+from opsapp.events.day import meeting_or_404, moment, side_of
 from opsapp.events.models import (
     ContractStatus,
     Event,
-    EventPhase,
     EventSlot,
     Meeting,
     MeetingOutcome,
@@ -58,14 +57,15 @@ from opsapp.events.models import (
     Side,
     SupplyContract,
 )
-from opsapp.events.pages import EventError, event_or_404
+from opsapp.events.notices import staff_users, tell
+from opsapp.events.pages import EventError, event_or_404, path_for
+from opsapp.events.search import contains
 from opsapp.extensions import db
 
 SIX_MONTHS = timedelta(days=182)
 NOTE_MAX = 2000
 DESCRIPTION_MAX = 2000
 VALUE_MAX = Decimal("1000000000000")  # a trillion euro: a typing mistake, not a contract
-CONTRACT_PHASES = (EventPhase.FOLLOW_UP.value, EventPhase.CLOSED.value)
 
 
 # --- ratings ------------------------------------------------------------------------------------------
@@ -94,11 +94,18 @@ class OutcomePage:
     can_rate: bool
     why_not: object = None
 
+    @property
+    def contracts_open(self) -> bool:
+        return states.contracts_open(self.event)
+
 
 def outcome_page(actor, meeting_id: int, now: datetime | None = None) -> OutcomePage:
     now = now or utcnow()
     meeting = meeting_or_404(meeting_id)
     side = side_of(actor, meeting)
+    if side is not None and not permissions.is_staff(actor) and not (
+            agendas.published(meeting.event) and agendas.seen_by_participants(meeting, meeting.event)):
+        abort(404)  # participants see their meetings once agendas are published (as `schedule_grid.meeting_for_cancel`)
     outcomes = db.session.scalars(select(MeetingOutcome).where(MeetingOutcome.meeting_id == meeting.id)
                                   .options(joinedload(MeetingOutcome.participant)
                                            .joinedload(Participant.organisation))
@@ -164,18 +171,10 @@ class ToRate:
     round: OutcomeRound
 
 
-def _my_participants(user) -> list[Participant]:
-    if not user.is_authenticated:
-        return []
-    return list(db.session.scalars(
-        select(Participant).join(Membership, Membership.organisation_id == Participant.organisation_id)
-        .where(Membership.user_id == user.id, Participant.status != ParticipantStatus.WITHDRAWN.value)))
-
-
 def meetings_to_rate(user, now: datetime | None = None, event_id: int | None = None) -> list[ToRate]:
     """The user's held meetings whose current round their side has not rated yet, oldest first."""
     now = now or utcnow()
-    mine = {p.id: p for p in _my_participants(user) if event_id is None or p.event_id == event_id}
+    mine = {p.id: p for p in permissions.participants_of(user, event_id)}
     if not mine:
         return []
     ids = list(mine)
@@ -236,8 +235,8 @@ def send_six_month_follow_ups(now: datetime) -> int:
                      "the meeting again: it takes a minute and helps the programme.",
                      counterpart=counterpart.name, event=meeting.event.name,
                      when=moment(meeting.slot.starts_at, meeting.event))
-        tell(people_of(side), _l("Six months after your meeting: how did it go?"), message,
-             link("events.meeting_outcome", meeting_id=meeting.id))
+        tell(permissions.people_of(side), _l("Six months after your meeting: how did it go?"), message,
+             path_for("events.meeting_outcome", meeting_id=meeting.id))
         audit.record("meeting_outcomes.follow_up_sent", meeting, actor=None, participant_id=participant_id)
         sent += 1
     return sent
@@ -256,7 +255,7 @@ def _contract_subject(actor, event_id: int) -> tuple[Event, Participant | None, 
 
 
 def contracts_open(event: Event) -> bool:
-    return event.phase in CONTRACT_PHASES
+    return states.contracts_open(event)
 
 
 @dataclass
@@ -393,14 +392,14 @@ def record_contract(actor, event_id: int, data: ContractData, now: datetime | No
                  buyer_id=buyer.id, meeting_id=contract.meeting_id, signed_on=data.signed_on.isoformat(),
                  value=str(value), by="staff" if own is None else own.side)
 
-    to_list = link("events.contracts", event_id=event.id)
+    to_list = path_for("events.contracts", event_id=event.id)
     by = own.name if own is not None else _l("the programme staff")
     message = _l("%(by)s recorded a supply contract between %(sme)s and %(buyer)s, signed on %(day)s, worth "
                  "EUR %(value)s (%(event)s). The programme staff will confirm it.", by=by, sme=sme.name,
                  buyer=buyer.name, day=data.signed_on.isoformat(), value=value, event=event.name)
     for side in (sme, buyer):
         if own is None or side.id != own.id:
-            tell(people_of(side), _l("A supply contract was recorded"), message, to_list, skip=actor)
+            tell(permissions.people_of(side), _l("A supply contract was recorded"), message, to_list, skip=actor)
     tell(staff_users(), _l("A supply contract to confirm"), message, to_list, skip=actor)
     return contract
 
@@ -441,8 +440,8 @@ def review_contract(actor, contract_id: int, decision: str, note: str | None = N
                      event=event.name)
     if note:
         message = _l("%(message)s Note: %(note)s", message=message, note=note)
-    to_list = link("events.contracts", event_id=event.id)
-    tell(people_of(sme) + people_of(buyer), subject, message, to_list, skip=actor)
+    to_list = path_for("events.contracts", event_id=event.id)
+    tell(permissions.people_of(sme) + permissions.people_of(buyer), subject, message, to_list, skip=actor)
     return contract
 
 
@@ -479,12 +478,10 @@ def _contracts_query(event: Event, own: Participant | None, staff: bool, filters
         stmt = stmt.where(or_(SupplyContract.sme_id == own.id, SupplyContract.buyer_id == own.id))
     if filters.status in {s.value for s in ContractStatus}:
         stmt = stmt.where(SupplyContract.status == filters.status)
-    q = (filters.q or "").strip().lower()
+    q = (filters.q or "").strip()
     if q:
-        pattern = "%" + q.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
-        stmt = stmt.where(or_(func.lower(sme_org.legal_name).like(pattern, escape="!"),
-                              func.lower(buyer_org.legal_name).like(pattern, escape="!"),
-                              func.lower(func.coalesce(SupplyContract.description, "")).like(pattern, escape="!")))
+        stmt = stmt.where(or_(contains(sme_org.legal_name, q), contains(buyer_org.legal_name, q),
+                              contains(SupplyContract.description, q)))
     return stmt
 
 
@@ -508,8 +505,8 @@ def contracts_page(actor, event_id: int, filters: ContractFilters) -> ContractsP
                          Decimal(confirmed_total or 0), filters, contracts_open(event) and (own is not None or staff))
 
 
-def contracts_export(actor, event_id: int, filters: ContractFilters, fmt: str) -> tuple[str, str, bytes]:
-    """The contracts (staff) as CSV or XLSX: (filename, mimetype, content); audited."""
+def contracts_export(actor, event_id: int, filters: ContractFilters, fmt: str) -> tuple[str, str | bytes]:
+    """The contracts (staff) as CSV or XLSX: (filename, content); audited."""
     require(permissions.is_staff(actor))
     event = event_or_404(event_id)
     rows = db.session.scalars(
@@ -524,13 +521,9 @@ def contracts_export(actor, event_id: int, filters: ContractFilters, fmt: str) -
              to_local(c.meeting.slot.starts_at, event.timezone).strftime("%Y-%m-%d %H:%M") if c.meeting else "",
              c.description or "", c.review_note or ""] for c in rows]
     audit.record("supply_contracts.exported", event, actor=actor, format=fmt, rows=len(data), **filters.as_args())
-    return _export(f"contracts-{event.id}", header, data, fmt, str(_l("Contracts")))
-
-
-def _export(stem: str, header, rows, fmt: str, sheet: str) -> tuple[str, str, bytes]:
     if fmt == "xlsx":
-        return f"{stem}.xlsx", exports.XLSX_MIME, exports.xlsx_bytes([(sheet, header, rows)])
-    return f"{stem}.csv", "text/csv; charset=utf-8", exports.csv_text(header, rows).encode("utf-8")
+        return f"contracts-{event.id}.xlsx", exports.xlsx_bytes([(str(_l("Contracts")), header, data)])
+    return f"contracts-{event.id}.csv", exports.csv_text(header, data)
 
 
 def contracts_to_confirm() -> list[tuple[Event, int]]:
@@ -569,16 +562,17 @@ def event_statistics(actor, event_id: int):
     return event, statistics.compute(participants, requests, meetings, outcomes, contracts)
 
 
-def statistics_export(actor, event_id: int, fmt: str) -> tuple[str, str, bytes]:
+def statistics_export(actor, event_id: int, fmt: str) -> tuple[str, str | bytes]:
+    """The event's figures (staff) as CSV or XLSX: (filename, content); audited."""
     event, figures = event_statistics(actor, event_id)
     audit.record("events.statistics_exported", event, actor=actor, format=fmt)
     if fmt == "xlsx":
         sheets = [(str(t.caption)[:31], [str(h) for h in t.header], [[str(r[0]), *r[1:]] for r in t.rows])
                   for t in figures.tables]
-        return f"event-statistics-{event.id}.xlsx", exports.XLSX_MIME, exports.xlsx_bytes(sheets)
+        return f"event-statistics-{event.id}.xlsx", exports.xlsx_bytes(sheets)
     header = [str(_l("Table")), str(_l("Figure")), str(_l("Column")), str(_l("Value"))]
     rows = [[str(table.caption), str(row[0]), str(column), value]
             for table in figures.tables for row in table.rows
             for column, value in zip(table.header[1:], row[1:], strict=True)]
-    return f"event-statistics-{event.id}.csv", "text/csv; charset=utf-8", exports.csv_text(header, rows).encode()
+    return f"event-statistics-{event.id}.csv", exports.csv_text(header, rows)
 

@@ -1,31 +1,37 @@
-"""What every events page shares: loading the event or 404, the acting user, links to pages
-that may not exist, rendering, and putting a service's refusal next to its field.
+"""What every events page shares: loading the event or 404, whose event it is, rendering
+(with the names of countries and languages), and file downloads (iCalendar, Word, CSV,
+XLSX). The helpers every domain shares (`opsapp.core.pages`: the acting user, links to pages
+that may not exist, `path_for` also from a job, putting a refusal next to its field) are
+re-exported here, so that events code imports them from one place.
 
-Services raise `EventError(message, field=None)` when a rule refuses an action; views catch
-it, roll back what was flushed and show the message (next to the field when one is named).
+Services raise `EventError(message, field=None)` (a `core.pages.Refusal`) when a rule refuses
+an action; views catch it and call `refuse(form, error)` or `refuse_action(error)`, which
+roll back what was flushed and show the message (next to the field when one is named).
 """
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, url_for
+from babel import Locale
+from flask import Response, abort, render_template
+from flask_babel import get_locale
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
+from opsapp.core import exports
+from opsapp.core.pages import Refusal, actor, link_to, path_for, refuse, refuse_action
+from opsapp.core.word import DOCX_MIMETYPE
 from opsapp.events import permissions
 from opsapp.events.models import Event, Participant
 from opsapp.extensions import db
 
+__all__ = ["ICS_MIMETYPE", "EventError", "actor", "country_name", "download", "event_or_404", "language_name",
+           "link_to", "path_for", "refuse", "refuse_action", "render", "viewable_event"]
 
-class EventError(Exception):
+ICS_MIMETYPE = "text/calendar; charset=utf-8"
+_MIMETYPES = {"ics": ICS_MIMETYPE, "docx": DOCX_MIMETYPE, "xlsx": exports.XLSX_MIME, "csv": "text/csv; charset=utf-8"}
+
+
+class EventError(Refusal):
     """A refusal by a rule of the events domain, with a message fit for the user."""
-
-    def __init__(self, message, field: str | None = None):
-        self.message, self.field = message, field
-        super().__init__(str(message))
-
-
-def actor():
-    return current_user._get_current_object()
 
 
 def event_or_404(event_id: int) -> Event:
@@ -44,31 +50,34 @@ def viewable_event(event_id: int) -> tuple[Event, Participant | None]:
     return event, participant
 
 
-def link_to(endpoint: str, **values) -> str | None:
-    """A link to another page, or None when that page does not exist."""
+def country_name(code: str) -> str:
+    """An ISO 3166 country code as the country's name in the reader's language ("IT" -> "Italy")."""
     try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
+        return Locale.parse(str(get_locale() or "en")).territories.get(code, code)
+    except (ValueError, TypeError):
+        return code
+
+
+def language_name(code: str) -> str:
+    """An ISO 639-1 code as the language's name in the reader's language ("it" -> "Italian")."""
+    try:
+        return Locale.parse(str(get_locale() or "en")).languages.get(code, code)
+    except (ValueError, TypeError):
+        return code
 
 
 def render(template: str, **context):
+    """An events template, with `link_to`, `is_staff` and the names of countries and languages
+    (for the profile facts of `marketplace/_macros.html`)."""
+    context.setdefault("country_name", country_name)
+    context.setdefault("language_name", language_name)
     return render_template("events/" + template, link_to=link_to, is_staff=permissions.is_staff(current_user),
                            **context)
 
 
-def refuse(form, error: EventError) -> None:
-    """Undo what the service flushed and put its message next to the field it concerns."""
-    db.session.rollback()
-    message = str(error.message)
-    if form is not None and error.field and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, message]
-    elif form is not None:
-        form.form_errors.append(message)
-    else:
-        flash(message, "danger")
-
-
-def refuse_action(error: EventError) -> None:
-    db.session.rollback()
-    flash(str(error.message), "danger")
+def download(filename: str, content: str | bytes, mimetype: str | None = None) -> Response:
+    """A file to save (iCalendar, Word, CSV, XLSX: the type follows the filename's ending), never
+    cached: it holds someone's data."""
+    mimetype = mimetype or _MIMETYPES.get(filename.rsplit(".", 1)[-1], "application/octet-stream")
+    return Response(content, content_type=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})

@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
-    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -25,11 +24,8 @@ from opsapp.accounts.models import ORGANISATION_KIND_LABELS, OrganisationKind
 from opsapp.accounts.organisation_forms import country_choices
 from opsapp.calls.design_forms import CheckboxesField, LocalDateTimeField
 from opsapp.events import participants
+from opsapp.events.forms_common import strip
 from opsapp.events.models import ParticipantStatus, Side, TrainingKind
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class ParticipantFilterForm(FlaskForm):
@@ -61,27 +57,27 @@ class InviteForm(FlaskForm):
     side = RadioField(_l("Invite"), choices=[(Side.SME.value, _l("an SME")), (Side.BUYER.value, _l("a buyer"))],
                       default=Side.BUYER.value,
                       validators=[InputRequired(message=_l("Choose whether you invite an SME or a buyer."))])
-    full_name = StringField(_l("Name of the person"), filters=[_strip],
+    full_name = StringField(_l("Name of the person"), filters=[strip],
                             validators=[DataRequired(message=_l("Enter the name of the person to invite.")),
                                         Length(max=120)])
-    email = EmailField(_l("E-mail"), filters=[_strip],
+    email = EmailField(_l("E-mail"), filters=[strip],
                        validators=[DataRequired(message=_l("Enter the e-mail address of the person to invite.")),
                                    Email(message=_l("Enter an e-mail address like name@example.eu.")),
                                    Length(max=254)],
                        description=_l("If the address already has an account, it is linked; otherwise an account is "
                                       "created and the person chooses a password from the e-mail."))
-    legal_name = StringField(_l("Legal name of the organisation"), filters=[_strip],
+    legal_name = StringField(_l("Legal name of the organisation"), filters=[strip],
                              validators=[Optional(), Length(max=200)],
                              description=_l("Not needed when the organisation is already registered: it is found by "
                                             "its VAT number."))
     country = SelectField(_l("Country"), default="IT",
                           validators=[DataRequired(message=_l("Choose the country."))])
-    vat_number = StringField(_l("VAT or registration number"), filters=[_strip],
+    vat_number = StringField(_l("VAT or registration number"), filters=[strip],
                              validators=[DataRequired(message=_l("Enter the VAT or registration number.")),
                                          Length(max=40)],
                              description=_l("In the EU the VAT number, with or without the country prefix. "
                                             "Elsewhere the company registration number."))
-    nuts2_region = StringField(_l("NUTS-2 region"), filters=[_strip], validators=[Optional(), Length(max=4)],
+    nuts2_region = StringField(_l("NUTS-2 region"), filters=[strip], validators=[Optional(), Length(max=4)],
                                description=_l("Optional: ITC1 for Piemonte. It tells whether the organisation is "
                                               "inside the region."))
     kind = SelectField(_l("Kind of organisation"),
@@ -108,14 +104,15 @@ class InviteForm(FlaskForm):
 
 
 class WithdrawForm(FlaskForm):
-    participant_id = HiddenField(validators=[DataRequired()])
+    """Why a participant is withdrawn (the participant is in the form's address)."""
+
     reason = TextAreaField(_l("Why"), validators=[DataRequired(message=_l("Say why the participant is withdrawn: "
                                                                           "they will read it.")),
                                                   Length(max=2000)])
 
 
 class ProfileForm(FlaskForm):
-    headline = StringField(_l("Headline"), filters=[_strip], validators=[Optional(), Length(max=200)],
+    headline = StringField(_l("Headline"), filters=[strip], validators=[Optional(), Length(max=200)],
                            description=_l("One line that says who you are and what you bring, shown in the "
                                           "marketplace."))
     offer = TextAreaField(_l("What you offer"), validators=[Optional(), Length(max=5000)],
@@ -126,9 +123,9 @@ class ProfileForm(FlaskForm):
                                          "search these words."))
     s3_domain_ids = CheckboxesField(_l("S3 domains"), coerce=int, validators=[Optional()],
                                     description=_l("Choose at least one: matches are suggested on shared domains."))
-    countries = StringField(_l("Countries of interest"), filters=[_strip], validators=[Optional(), Length(max=400)],
+    countries = StringField(_l("Countries of interest"), filters=[strip], validators=[Optional(), Length(max=400)],
                             description=_l("Two-letter codes separated by commas, for example IT, FR, DE."))
-    languages = StringField(_l("Languages spoken"), filters=[_strip], validators=[Optional(), Length(max=400)],
+    languages = StringField(_l("Languages spoken"), filters=[strip], validators=[Optional(), Length(max=400)],
                             description=_l("Two-letter codes separated by commas, for example it, en."))
     max_meetings = IntegerField(_l("Most meetings (this participant only)"),
                                 validators=[Optional(), NumberRange(0, 500, message=_l("Enter a number from 0 to "
@@ -151,14 +148,14 @@ class ProfileForm(FlaskForm):
 class TrainingForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[(k.value, k.label) for k in TrainingKind],
                        validators=[DataRequired(message=_l("Choose pitch or negotiation training."))])
-    title = StringField(_l("Title"), filters=[_strip],
+    title = StringField(_l("Title"), filters=[strip],
                         validators=[DataRequired(message=_l("Enter the title of the session.")), Length(max=200)])
     starts_at = LocalDateTimeField(_l("Starts"), validators=[InputRequired(message=_l("Enter when the session "
                                                                                       "starts."))],
                                    description=_l("In the event's time zone, for example 2027-02-20 10:00."))
     ends_at = LocalDateTimeField(_l("Ends"), validators=[InputRequired(message=_l("Enter when the session ends."))])
-    place = StringField(_l("Place or link"), filters=[_strip], validators=[Optional(), Length(max=300)])
-    trainer = StringField(_l("Trainer"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    place = StringField(_l("Place or link"), filters=[strip], validators=[Optional(), Length(max=300)])
+    trainer = StringField(_l("Trainer"), filters=[strip], validators=[Optional(), Length(max=200)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

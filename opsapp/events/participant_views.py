@@ -1,7 +1,7 @@
-"""Participant pages: the staff's list of an event's participants (filters, export, adding the
-call's selected SMEs, inviting an SME or a buyer, withdrawing), the profile and the
-availability of one participant (their own; staff any, with `?participant=<id>`), and the
-training sessions with their attendance.
+"""Participant pages: the staff's list of an event's participants (filters, export) with its
+actions, each its own endpoint (adding the call's selected SMEs, inviting an SME or a buyer,
+withdrawing a participant), the profile and the availability of one participant (their
+own; staff any, with `?participant=<id>`), and the training sessions with their attendance.
 
 Each view declares who may open it, reads its form, calls one service of
 `participants.py` (which checks the object-level rights) and commits once.
@@ -16,13 +16,14 @@ from flask_login import current_user
 
 from opsapp.accounts.forms import EmptyForm
 from opsapp.core.permissions import deny, roles_required
-from opsapp.core.roles import Role
-from opsapp.events import bp, design, permissions
+from opsapp.core.roles import PROGRAMME_STAFF, Role
+from opsapp.events import bp, cockpit, design, permissions, states
 from opsapp.events import participants as service
 from opsapp.events.models import ParticipantStatus, Side
 from opsapp.events.pages import (
     EventError,
     actor,
+    download,
     event_or_404,
     refuse,
     refuse_action,
@@ -38,8 +39,7 @@ from opsapp.events.participant_forms import (
 )
 from opsapp.extensions import db
 
-EVENT_ROLES = (Role.STAFF, Role.ADMIN, Role.APPLICANT, Role.BUYER)
-STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+EVENT_ROLES = (*PROGRAMME_STAFF, Role.APPLICANT, Role.BUYER)
 
 
 def _expired() -> None:
@@ -49,78 +49,100 @@ def _expired() -> None:
 # --- the staff's list ----------------------------------------------------------------------
 
 
-@bp.route("/<int:event_id>/participants", methods=["GET", "POST"])
-@roles_required(*STAFF_ROLES)
-def participants(event_id: int):
-    event = design.staff_event(actor(), event_id)
+def _list_filters():
+    """The list's filters, from the query string (kept by the actions so the list comes back as it was)."""
     filter_form = ParticipantFilterForm(formdata=request.args)
-    filters = filter_form.filters()
-    back = url_for("events.participants", event_id=event_id, **filters.as_args())
-    fmt = request.args.get("export")
-    if request.method == "GET" and fmt in ("csv", "xlsx"):
-        response = service.export(actor(), event, filters, fmt)
-        db.session.commit()
-        return response
+    return filter_form, filter_form.filters()
 
-    invite_form = InviteForm(prefix="invite")
-    action = request.form.get("action") if request.method == "POST" else None
-    if request.method == "GET":
-        invite_form.locale.data = str(current_user.locale or "en")
-    elif action == "add_selected":
-        if not EmptyForm().validate_on_submit():
-            _expired()
-        else:
-            try:
-                added = service.add_selected_smes(actor(), event)
-            except EventError as error:
-                refuse_action(error)
-            else:
-                db.session.commit()
-                if added:
-                    flash(ngettext("%(num)d selected SME is added and was told by e-mail.",
-                                   "%(num)d selected SMEs are added and were told by e-mail.", added), "success")
-                else:
-                    flash(_("Every selected SME of the call is already in the event: nobody was added."), "info")
-        return redirect(back)
-    elif action == "withdraw":
-        form = WithdrawForm()
-        if form.validate_on_submit() and (form.participant_id.data or "").isdigit():
-            try:
-                withdrawn = service.withdraw(actor(), event, int(form.participant_id.data), form.reason.data)
-            except EventError as error:
-                refuse_action(error)
-            else:
-                db.session.commit()
-                flash(_("%(name)s is withdrawn and was told by e-mail.", name=withdrawn.name), "success")
-        else:
-            flash(" ".join(str(e) for errors in form.errors.values() for e in errors)
-                  or _("The form had expired. Send it again."), "danger")
-        return redirect(back)
-    elif action == "invite":
-        if invite_form.validate_on_submit():
-            try:
-                result = service.invite(actor(), event, invite_form.invitation_data())
-            except EventError as error:
-                refuse(invite_form, error)
-            else:
-                db.session.commit()
-                if result.new_account:
-                    flash(_("%(name)s of %(organisation)s is invited: they received an e-mail to choose their "
-                            "password.", name=result.user.display_name, organisation=result.participant.name),
-                          "success")
-                else:
-                    flash(_("%(name)s already had an account: %(organisation)s is invited and they were told.",
-                            name=result.user.display_name, organisation=result.participant.name), "success")
-                return redirect(back)
-    else:
-        flash(_("Choose one of the actions of the page."), "danger")
-        return redirect(back)
 
+def _list_page(event, invite_form: InviteForm, show_invite: bool = False):
+    filter_form, filters = _list_filters()
     page = service.participant_list(actor(), event, filters)
     return render("participants/list.html", event=event, page=page, filter_form=filter_form, filters=filters,
                   filtered=bool(filters.as_args()), invite_form=invite_form, empty_form=EmptyForm(),
-                  complete=design.profile_complete, badge=design.phase_badge, ParticipantStatus=ParticipantStatus,
-                  show_invite=action == "invite")
+                  complete=service.profile_complete,
+                  badge=design.phase_badge, ParticipantStatus=ParticipantStatus, show_invite=show_invite)
+
+
+def _back(event_id: int):
+    return redirect(url_for("events.participants", event_id=event_id, **_list_filters()[1].as_args()))
+
+
+@bp.route("/<int:event_id>/participants")
+@roles_required(*PROGRAMME_STAFF)
+def participants(event_id: int):
+    event = design.staff_event(actor(), event_id)
+    fmt = request.args.get("export")
+    if fmt in ("csv", "xlsx"):
+        filename, content = service.export(actor(), event, _list_filters()[1], fmt)
+        db.session.commit()  # the export is on record before the file leaves
+        return download(filename, content)
+    invite_form = InviteForm(prefix="invite", formdata=None)
+    invite_form.locale.data = str(current_user.locale or "en")
+    return _list_page(event, invite_form)
+
+
+@bp.route("/<int:event_id>/participants/add-selected", methods=["POST"])
+@roles_required(*PROGRAMME_STAFF)
+def participants_add_selected(event_id: int):
+    event = design.staff_event(actor(), event_id)
+    if not EmptyForm().validate_on_submit():
+        _expired()
+        return _back(event_id)
+    try:
+        added = service.add_selected_smes(actor(), event)
+    except EventError as error:
+        refuse_action(error)
+        return _back(event_id)
+    db.session.commit()
+    if added:
+        flash(ngettext("%(num)d selected SME is added and was told by e-mail.",
+                       "%(num)d selected SMEs are added and were told by e-mail.", added), "success")
+    else:
+        flash(_("Every selected SME of the call is already in the event: nobody was added."), "info")
+    return _back(event_id)
+
+
+@bp.route("/<int:event_id>/participants/invite", methods=["POST"])
+@roles_required(*PROGRAMME_STAFF)
+def participants_invite(event_id: int):
+    event = design.staff_event(actor(), event_id)
+    invite_form = InviteForm(prefix="invite")
+    if invite_form.validate_on_submit():
+        try:
+            result = service.invite(actor(), event, invite_form.invitation_data())
+        except EventError as error:
+            refuse(invite_form, error)
+        else:
+            db.session.commit()
+            if result.new_account:
+                flash(_("%(name)s of %(organisation)s is invited: they received an e-mail to choose their "
+                        "password.", name=result.user.display_name, organisation=result.participant.name), "success")
+            else:
+                flash(_("%(name)s already had an account: %(organisation)s is invited and they were told.",
+                        name=result.user.display_name, organisation=result.participant.name), "success")
+            return _back(event_id)
+    return _list_page(event, invite_form, show_invite=True)
+
+
+@bp.route("/<int:event_id>/participants/<int:participant_id>/withdraw", methods=["POST"])
+@roles_required(*PROGRAMME_STAFF)
+def participant_withdraw(event_id: int, participant_id: int):
+    event = design.staff_event(actor(), event_id)
+    service.participant_in(event, participant_id)  # another event's participant: 404
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors) or _("The form had expired. "
+                                                                                        "Send it again."), "danger")
+        return _back(event_id)
+    try:
+        withdrawn = service.withdraw(actor(), event, participant_id, form.reason.data)
+    except EventError as error:
+        refuse_action(error)
+        return _back(event_id)
+    db.session.commit()
+    flash(_("%(name)s is withdrawn and was told by e-mail.", name=withdrawn.name), "success")
+    return _back(event_id)
 
 
 # --- profile and availability -------------------------------------------------------------------
@@ -175,7 +197,7 @@ def profile(event_id: int):
                 flash(_("The profile is saved."), "success")
             return redirect(_self_url("events.profile", event_id, participant))
     return render("participants/profile.html", event=event, participant=participant, form=form, staff=staff,
-                  editable=editable, complete=design.profile_complete(participant), badge=design.phase_badge,
+                  editable=editable, complete=service.profile_complete(participant), badge=design.phase_badge,
                   sme=participant.side_enum is Side.SME)
 
 
@@ -240,11 +262,11 @@ def training(event_id: int):
     return render("participants/training.html", event=event, participant=participant, form=form, staff=staff,
                   sessions=service.training_for(event), attended=service.attendance_counts(event) if staff else {},
                   mine=service.my_attendance(participant) if participant is not None and not staff else {},
-                  open=service.training_open(event), badge=design.phase_badge, kind_label=design.kind_label)
+                  open=states.training_open(event), badge=design.phase_badge, kind_label=cockpit.kind_label)
 
 
 @bp.route("/<int:event_id>/training/<int:session_id>", methods=["GET", "POST"])
-@roles_required(*STAFF_ROLES)
+@roles_required(*PROGRAMME_STAFF)
 def attendance(event_id: int, session_id: int):
     event = design.staff_event(actor(), event_id)
     session = service.session_in(event, session_id)

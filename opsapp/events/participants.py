@@ -42,11 +42,6 @@ from opsapp.core.permissions import require
 from opsapp.core.roles import Role
 from opsapp.core.timeutil import local_to_utc, to_local, utcnow
 from opsapp.events import permissions, states
-from opsapp.events.design import (
-    notify_participant,
-    path_for,
-    profile_complete,
-)
 from opsapp.events.models import (
     Event,
     EventPhase,
@@ -62,7 +57,8 @@ from opsapp.events.models import (
     TrainingKind,
     TrainingSession,
 )
-from opsapp.events.pages import EventError
+from opsapp.events.notices import notify_participant, notify_participants
+from opsapp.events.pages import EventError, path_for
 from opsapp.extensions import db
 
 P = EventPhase
@@ -92,6 +88,24 @@ def outside_region_default(organisation: Organisation) -> bool | None:
     if organisation.country and organisation.country.upper() != region[:2]:
         return True
     return None
+
+
+# --- the profile's state ---------------------------------------------------------------------
+
+
+def profile_complete(participant: Participant) -> bool:
+    """A profile with a headline, the offer (SME) or needs (buyer) and an S3 domain: registered."""
+    text = participant.offer if participant.side == Side.SME.value else participant.needs
+    return bool((participant.headline or "").strip() and (text or "").strip() and participant.s3_domains)
+
+
+def may_edit_profile(participant: Participant, now: datetime | None = None) -> bool:
+    """Whether the participant itself may still change its profile (staff always may)."""
+    event = participant.event
+    if event.status is P.CLOSED or participant.status == ParticipantStatus.WITHDRAWN.value:
+        return False
+    deadline = event.registration_deadline
+    return deadline is None or (now or utcnow()) <= deadline
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -128,13 +142,20 @@ def participant_list(actor, event: Event, filters: ParticipantFilters, per_page:
     return paginate(_filtered(event, filters), per_page)
 
 
-EXPORT_COLUMNS = ("id", "side", "organisation", "vat_number", "country", "contact", "contact_email", "status",
-                  "outside_region", "profile_complete", "s3_domains", "countries", "languages", "registered_at",
-                  "checked_in_at")
+EXPORT_COLUMNS = (_l("Participant"), _l("Side"), _l("Organisation"), _l("VAT or registration number"), _l("Country"),
+                  _l("Contact"), _l("Contact e-mail"), _l("Status"), _l("Outside the region"), _l("Profile complete"),
+                  _l("S3 domains"), _l("Countries of interest"), _l("Languages"), _l("Registered"),
+                  _l("Checked in"))
 
 
-def export(actor, event: Event, filters: ParticipantFilters, fmt: str):
+def export(actor, event: Event, filters: ParticipantFilters, fmt: str) -> tuple[str, str | bytes]:
+    """The participants (filtered) as CSV or XLSX, in the reader's language: (filename, content); audited."""
     _require_staff(actor)
+    header = [str(h) for h in EXPORT_COLUMNS]
+
+    def local(value):  # in the event's zone, as every page shows it (a spreadsheet has no zones)
+        return to_local(value, event.timezone).replace(tzinfo=None) if value else None
+
     rows = []
     for p in db.session.scalars(_filtered(event, filters)).unique():
         contact = p.contact
@@ -142,13 +163,13 @@ def export(actor, event: Event, filters: ParticipantFilters, fmt: str):
                      p.organisation.country, contact.full_name if contact else None,
                      contact.email if contact else None, ParticipantStatus(p.status).label, p.outside_region,
                      profile_complete(p), ", ".join(d.code for d in p.s3_domains), ", ".join(p.countries or []),
-                     ", ".join(p.languages or []), p.registered_at, p.checked_in_at])
+                     ", ".join(p.languages or []), local(p.registered_at), local(p.checked_in_at)])
     audit.record("events.participants_exported", event, actor=actor, rows=len(rows), format=fmt,
                  filters=filters.as_args())
     filename = f"event-{event.id}-participants.{fmt}"
     if fmt == "xlsx":
-        return exports.download(exports.xlsx_bytes([("Participants", EXPORT_COLUMNS, rows)]), filename)
-    return exports.download(exports.csv_text(EXPORT_COLUMNS, rows), filename)
+        return filename, exports.xlsx_bytes([(str(_l("Participants")), header, rows)])
+    return filename, exports.csv_text(header, rows)
 
 
 # --- adding participants ----------------------------------------------------------------------
@@ -203,8 +224,8 @@ def add_selected_smes(actor, event: Event) -> int:
         link = path_for("events.detail", event_id=event.id)
         for participant in added:
             db.session.refresh(participant)
-            notify_participant(participant, _l("You are invited to %(event)s", event=event.name), "event_invited",
-                               link=link, from_call=True)
+        notify_participants(added, _l("You are invited to %(event)s", event=event.name), "event_invited", link=link,
+                            from_call=True)
     return len(added)
 
 
@@ -361,13 +382,13 @@ def invite(actor, event: Event, data: InvitationData) -> InvitationResult:
     db.session.refresh(participant)
     event_link = path_for("events.detail", event_id=event.id)
     subject = _l("You are invited to %(event)s", event=event.name)
-    if new_account:
+    people = permissions.people_of(participant)
+    if new_account:  # the new account's person chooses a password first: their own e-mail
         lifetime = current_app.config["TOKEN_LIFETIMES"][str(TokenPurpose.INVITATION)]
         notify(user, subject, "event_invitation_account", in_app=False, link=token_link, event=event,
                participant=participant, event_link=event_link, valid_days=max(1, lifetime.days))
-    else:
-        notify(user, subject, "event_invited", link=event_link, event=event, participant=participant,
-               from_call=False)
+        people = [p for p in people if p.id != user.id]
+    notify_participant(participant, subject, "event_invited", link=event_link, people=people, from_call=False)
     return InvitationResult(participant, user, new_account, new_organisation)
 
 
@@ -485,14 +506,10 @@ def profile_of(actor, event: Event, participant_id: int | None) -> Participant:
 
 
 def may_change_profile(actor, participant: Participant, now: datetime | None = None) -> bool:
-    if participant.event.status is P.CLOSED:
-        return False
+    """Staff until the event closes; a member of the participant within `design.may_edit_profile`."""
     if permissions.is_staff(actor):
-        return True
-    if participant.status == ParticipantStatus.WITHDRAWN.value or not permissions.speaks_for(actor, participant):
-        return False
-    deadline = participant.event.registration_deadline
-    return deadline is None or (now or utcnow()) <= deadline
+        return participant.event.status is not P.CLOSED
+    return permissions.speaks_for(actor, participant) and may_edit_profile(participant, now)
 
 
 def save_profile(actor, participant: Participant, data: ProfileData, now: datetime | None = None) -> bool:
@@ -659,13 +676,9 @@ class TrainingData:
     trainer: str | None = None
 
 
-def training_open(event: Event) -> bool:
-    return event.status in (P.PREPARATION, P.BOOKING)
-
-
 def add_training(actor, event: Event, data: TrainingData) -> TrainingSession:
     _require_staff(actor)
-    if not training_open(event):
+    if not states.training_open(event):
         raise EventError(_l("Training sessions are planned during preparation and booking only."))
     if data.kind not in {k.value for k in TrainingKind}:
         raise EventError(_l("Choose pitch or negotiation training."), "kind")
@@ -698,11 +711,9 @@ def add_training(actor, event: Event, data: TrainingData) -> TrainingSession:
     smes = list(db.session.scalars(
         select(Participant).where(Participant.event_id == event.id, Participant.side == Side.SME.value,
                                   Participant.status != ParticipantStatus.WITHDRAWN.value)
-        .options(joinedload(Participant.contact), joinedload(Participant.organisation)
-                 .selectinload(Organisation.memberships).joinedload(Membership.user))).unique())
-    for participant in smes:
-        notify_participant(participant, _l("Training for %(event)s: %(title)s", event=event.name, title=title),
-                           "event_training", link=link, session=session)
+        .options(joinedload(Participant.organisation))))
+    notify_participants(smes, _l("Training for %(event)s: %(title)s", event=event.name, title=title),
+                        "event_training", link=link, session=session)
     return session
 
 

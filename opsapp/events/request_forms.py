@@ -16,21 +16,18 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from opsapp.events.forms_common import strip
+from opsapp.events.marketplace import MarketFilters
 from opsapp.events.models import RequestStatus, Side
 from opsapp.events.requests import (
     MESSAGE_MAX,
     PRIORITIES,
     REASON_MAX,
     REQUESTED_BY_LABELS,
-    MarketFilters,
     RequestFilters,
 )
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _priority_choices():
@@ -41,7 +38,7 @@ class MarketFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form: filters live in the URL
 
-    q = StringField(_l("Words in the headline, offer or needs"), filters=[_strip],
+    q = StringField(_l("Words in the headline, offer or needs"), filters=[strip],
                     validators=[Optional(), Length(max=100)])
     s3_domain = SelectField(_l("S3 domain"), validators=[Optional()])
     country = SelectField(_l("Country of interest"), validators=[Optional()])
@@ -91,7 +88,7 @@ class RequestForm(FlaskForm):
 class AnswerForm(FlaskForm):
     decision = SelectField(_l("Answer"), choices=[("accept", _l("Accept")), ("decline", _l("Decline"))],
                            validators=[DataRequired(_l("Choose to accept or to decline."))])
-    reason = TextAreaField(_l("Reason (optional)"), filters=[_strip], validators=[
+    reason = TextAreaField(_l("Reason (optional)"), filters=[strip], validators=[
         Optional(), Length(max=REASON_MAX, message=_l("Write at most %(max)d characters."))])
 
 
@@ -117,7 +114,7 @@ class RequestFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Participant"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Participant"), filters=[strip], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()])
     requested_by = SelectField(_l("Asked by"), validators=[Optional()])
 

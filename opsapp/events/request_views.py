@@ -9,13 +9,13 @@
 - `events.request_answer`, `events.request_withdraw` (POST);
 - `events.request_staff_new`: staff add a request, accepted on both sides' behalf if they wish.
 
-Views are thin: decorator, form, one service call of `requests.py` (which checks the
-object-level rights), one commit. The home panel "Meeting requests to answer" is here too.
+Views are thin: decorator, form, one service call of `marketplace.py` or `requests.py`
+(which check the object-level rights), one commit. The home panel "Meeting requests to
+answer" is here too.
 """
 
 from __future__ import annotations
 
-from babel import Locale
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -26,14 +26,16 @@ from opsapp.accounts.forms import EmptyForm
 from opsapp.core import exports, home
 from opsapp.core.permissions import roles_required, signed_in
 from opsapp.core.redirects import safe_next
-from opsapp.core.roles import Role
+from opsapp.core.roles import PROGRAMME_STAFF, Role
 from opsapp.core.timeutil import utcnow
-from opsapp.events import bp, matching, requests
+from opsapp.events import bp, marketplace, matching, requests, states
 from opsapp.events.models import MeetingRequest, Participant, RequestStatus, Side
 from opsapp.events.pages import (
     EventError,
     actor,
+    country_name,
     event_or_404,
+    language_name,
     refuse,
     refuse_action,
     render,
@@ -58,20 +60,6 @@ REASON_LABELS = {
 
 def _locale() -> str:
     return str(get_locale() or "en")
-
-
-def country_name(code: str) -> str:
-    try:
-        return Locale.parse(_locale()).territories.get(code, code)
-    except (ValueError, TypeError):
-        return code
-
-
-def language_name(code: str) -> str:
-    try:
-        return Locale.parse(_locale()).languages.get(code, code)
-    except (ValueError, TypeError):
-        return code
 
 
 def reasons_text(fit: matching.Fit) -> str:
@@ -117,20 +105,20 @@ def _requests_to_answer_panel(user):
 # --- the marketplace ---------------------------------------------------------------------------------
 
 
-@bp.route("/<int:event_id>/marketplace")
+@bp.route("/<int:event_id>/marketplace", endpoint="marketplace")  # the module `marketplace` is the service
 @signed_in
-def marketplace(event_id: int):
+def marketplace_page(event_id: int):
     event, me = viewable_event(event_id)
-    closed = requests.marketplace_ready(event, me)
+    closed = marketplace.marketplace_ready(event, me)
     if closed:
         return _page("marketplace/closed.html", event=event, me=me, reason=closed)
     domains = organisations.s3_domains()
-    form = MarketFilterForm(formdata=request.args, s3_domains=domains, countries=requests.market_countries(event, me),
+    form = MarketFilterForm(formdata=request.args, s3_domains=domains, countries=marketplace.market_countries(event, me),
                             country_name=country_name)
     filters = form.filters()
     if me is not None:
         filters.side = ""
-    market = requests.marketplace(actor(), event, me, filters, _locale())
+    market = marketplace.marketplace(actor(), event, me, filters, _locale())
     return _page("marketplace/list.html", event=event, me=me, market=market, form=form, filters=filters,
                  filtered=bool(filters.as_args()), empty_form=EmptyForm())
 
@@ -139,16 +127,16 @@ def marketplace(event_id: int):
 @signed_in
 def profile_view(event_id: int, participant_id: int):
     event, me = viewable_event(event_id)
-    target = requests.visible_profile(actor(), event, me, participant_id)
+    target = marketplace.visible_profile(actor(), event, me, participant_id)
     mine = None
     favourite = False
     my_quota = None
     if me is not None and target.id != me.id:
-        mine = requests.my_requests(me).get(target.id)
-        favourite = target.id in requests.favourite_ids(me)
+        mine = marketplace.my_requests(me).get(target.id)
+        favourite = target.id in marketplace.favourite_ids(me)
         my_quota = requests.quota(me)
     return _page("marketplace/profile.html", event=event, me=me, target=target, mine=mine, favourite=favourite,
-                 quota=my_quota, open_for_requests=requests.booking_open(event), empty_form=EmptyForm())
+                 quota=my_quota, open_for_requests=states.booking_open(event), empty_form=EmptyForm())
 
 
 @bp.route("/<int:event_id>/profiles/<int:participant_id>/favourite", methods=["POST"])
@@ -161,7 +149,7 @@ def favourite(event_id: int, participant_id: int):
     if not EmptyForm().validate_on_submit():
         flash(_("The form had expired. Send it again."), "danger")
         return redirect(back)
-    saved = requests.toggle_favourite(actor(), event, me, participant_id)
+    saved = marketplace.toggle_favourite(actor(), event, me, participant_id)
     db.session.commit()
     target = db.session.get(Participant, participant_id)
     if saved:
@@ -181,6 +169,7 @@ def requests_page(event_id: int):
     if me is not None:
         mine = requests.requests_of(actor(), event, me)
         return _page("requests/mine.html", event=event, me=me, mine=mine, now=utcnow(),
+                     open_for_requests=states.booking_open(event),
                      answer_form=AnswerForm(formdata=None), empty_form=EmptyForm(),
                      can_answer=requests.can_answer, can_withdraw=requests.can_withdraw, user=actor())
     form = RequestFilterForm(formdata=request.args)
@@ -202,7 +191,7 @@ def _target_from_args(event, me) -> Participant:
     to = request.args.get("to", "")
     if not to.isdigit():
         abort(404)
-    return requests.visible_profile(actor(), event, me, int(to))
+    return marketplace.visible_profile(actor(), event, me, int(to))
 
 
 @bp.route("/<int:event_id>/requests/new", methods=["GET", "POST"])
@@ -230,9 +219,9 @@ def request_new(event_id: int):
             flash(_("Your meeting request to %(name)s is sent. You will be told when they answer.",
                     name=target.name), "success")
             return redirect(url_for("events.requests", event_id=event.id))
-    existing = requests.my_requests(me).get(target.id)
+    existing = marketplace.my_requests(me).get(target.id)
     return _page("requests/new.html", event=event, me=me, target=target, form=form, quota=requests.quota(me),
-                 existing=existing, open_for_requests=requests.booking_open(event))
+                 existing=existing, open_for_requests=states.booking_open(event))
 
 
 @bp.route("/requests/<int:request_id>/answer", methods=["POST"])
@@ -296,7 +285,7 @@ def request_withdraw(request_id: int):
 
 
 @bp.route("/<int:event_id>/requests/staff-new", methods=["GET", "POST"])
-@roles_required(Role.STAFF, Role.ADMIN)
+@roles_required(*PROGRAMME_STAFF)
 def request_staff_new(event_id: int):
     event = event_or_404(event_id)
     smes, buyers = requests.participants_for_staff(event)

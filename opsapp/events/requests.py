@@ -1,26 +1,24 @@
-"""The marketplace, favourites and meeting requests of an event.
+"""Meeting requests of an event, their lifecycle: sending, answering, withdrawing, staff
+adding them, expiry; the participant's and the staff's lists of requests and the home panel.
+(The marketplace where participants find whom to ask is `marketplace.py`.)
 
-- Marketplace: a registered participant of an event in booking or later browses the
-  registered profiles of the other side (staff: both sides, with a side filter), with
-  filters kept in the URL, the state of their request with each, their favourites, and
-  the five best suggested matches (`matching.py`). A profile opens only within the same
-  event and on the other side (staff: any participant not withdrawn); otherwise 404.
-- Requests: a participant sends a request with a message and a priority (1 nice to have,
-  5 top priority) to one of the other side while the event is in booking and before the
-  request deadline; one live request (pending or accepted) per SME and buyer; each side
-  sends at most its quota of live requests (staff are not held to quotas). The receiving
-  side accepts or declines (with an optional reason) while the request is pending and
-  not expired; the sending side withdraws it while pending or accepted, until agendas are
-  published and as long as no meeting holds it. Staff create requests on either side's
-  behalf, accepted at once when forced. Pending requests expire (`expire_due`, the
-  `events_request_expiry` job) at their expiry or at the request deadline.
+A participant sends a request with a message and a priority (1 nice to have, 5 top
+priority) to a registered participant of the other side while booking is open
+(`states.booking_open`: the booking phase, before the request deadline); one live request
+(pending or accepted) per SME and buyer; each side sends at most its quota of live requests
+(staff are not held to quotas). The receiving side accepts while booking is open, or
+declines (with an optional reason) in booking or scheduling (`states.ANSWER_PHASES`), while
+the request is pending and not expired; the sending side withdraws it while pending or
+accepted, in booking or scheduling, as long as no meeting holds it. Staff create requests on
+either side's behalf, accepted at once when forced. Pending requests expire (`expire_due`,
+the `events_request_expiry` job) at their expiry or at the request deadline.
 
 Every status change goes through `states.transition` (audited); creations are audited
-here; every change is notified to the people of the organisations concerned. Functions
-check rights (a participant reaches only its own requests: another's answer 404), flush
-and never commit; refusals raise `EventError` with a message for the user.
+here; every change is notified to the people of the organisations concerned
+(`permissions.people_of`). Functions check rights (a participant reaches only its own
+requests: another's answer 404), flush and never commit; refusals raise `EventError` with
+a message for the user.
 """
-
 from __future__ import annotations
 
 from collections import Counter
@@ -29,21 +27,20 @@ from datetime import datetime, timedelta
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
-from opsapp.accounts.models import Membership, Organisation, User
+from opsapp.accounts.models import Organisation
 from opsapp.core import audit
 from opsapp.core.notifications import notify
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.timeutil import utcnow
-from opsapp.events import matching, permissions, states
+from opsapp.events import permissions, states
 from opsapp.events.models import (
     LIVE_REQUEST,
     Event,
     EventPhase,
-    Favourite,
     Meeting,
     MeetingRequest,
     MeetingStatus,
@@ -51,14 +48,13 @@ from opsapp.events.models import (
     ParticipantStatus,
     RequestStatus,
     Side,
-    participant_s3_domains,
 )
-from opsapp.events.pages import EventError
+from opsapp.events.pages import EventError, path_for
+from opsapp.events.search import contains
 from opsapp.extensions import db
 
 MESSAGE_MAX = 500
 REASON_MAX = 500
-SUGGESTIONS = 5
 
 PRIORITIES = {
     1: _l("1 · Nice to have"),
@@ -112,56 +108,46 @@ def counterpart(request: MeetingRequest, participant: Participant) -> Participan
 
 def user_sides(user, request: MeetingRequest) -> set[Side]:
     """The sides of the request the user speaks for (member of the organisation)."""
-    mine = permissions.organisation_ids(user)
-    return {side for side in Side if party(request, side).organisation_id in mine}
+    return {side for side in Side if permissions.speaks_for(user, party(request, side))}
 
 
 def can_answer(user, request: MeetingRequest, now: datetime | None = None) -> bool:
+    """The user may answer the request (decline it, and accept it while `states.booking_open`):
+    it is pending and not expired, the event in booking or scheduling, the user on a receiving side."""
     now = now or utcnow()
     return (request.status == RequestStatus.PENDING.value and not _expired(request, now)
-            and bool(user_sides(user, request) & receiving_sides(request)))
+            and _answer_phase(request.event) and bool(user_sides(user, request) & receiving_sides(request)))
 
 
-def can_withdraw(user, request: MeetingRequest) -> bool:
-    if request.status not in LIVE_REQUEST or not _withdraw_phase(request.event):
+def can_withdraw(user, request: MeetingRequest, live_meeting: bool | None = None) -> bool:
+    """The sending side (or staff) may take the request back: live, before agendas are published
+    and without a live meeting (`live_meeting`, when the caller knows it; else looked up)."""
+    if request.status not in LIVE_REQUEST or not _answer_phase(request.event):
         return False
-    if permissions.is_staff(user):
-        return True
-    sender = sender_side(request)
-    return sender is not None and sender in user_sides(user, request)
+    if not permissions.is_staff(user):
+        sender = sender_side(request)
+        if sender is None or sender not in user_sides(user, request):
+            return False
+    return not (has_live_meeting(request) if live_meeting is None else live_meeting)
 
 
 def _expired(request: MeetingRequest, now: datetime) -> bool:
     return request.expires_at is not None and request.expires_at <= now
 
 
-def _withdraw_phase(event: Event) -> bool:
-    return EventPhase(event.phase) in (EventPhase.BOOKING, EventPhase.SCHEDULING)
+def _answer_phase(event: Event) -> bool:
+    """Requests are declined and withdrawn in booking and scheduling (`states.ANSWER_PHASES`)."""
+    return states.in_phases(event, states.ANSWER_PHASES)
 
 
 # --- people and notifications ------------------------------------------------------------------
 
 
-def people_of(participant: Participant) -> list[User]:
-    """The active members of the participant's organisation, who hear about its requests."""
-    return list(db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organisation_id == participant.organisation_id, User.disabled_at.is_(None),
-               User.erased_at.is_(None))
-        .order_by(User.id)))
-
-
-def _link(event_id: int) -> str:
-    from opsapp.calls.design import path_for
-
-    return path_for("events.requests", event_id=event_id)
-
-
 def _tell(participant: Participant, subject, template: str, request: MeetingRequest, **context) -> int:
     told = 0
-    link = _link(request.event_id)
+    link = path_for("events.requests", event_id=request.event_id)
     event = request.event
-    for user in people_of(participant):
+    for user in permissions.people_of(participant):
         if notify(user, subject, template, link=link, event_name=event.name, zone=event.timezone,
                   participant=participant.name, other=counterpart(request, participant).name,
                   # lazy: worded in each recipient's language
@@ -200,194 +186,6 @@ class Quota:
 
 def quota(participant: Participant) -> Quota:
     return Quota(quota_of(participant), live_sent(participant))
-
-
-# --- the marketplace -------------------------------------------------------------------------------
-
-
-@dataclass
-class MarketFilters:
-    side: str = ""
-    s3_domain: str = ""
-    country: str = ""
-    q: str = ""
-    outside: bool = False
-    favourites: bool = False
-
-    def as_args(self) -> dict:
-        args = {"side": self.side, "s3_domain": self.s3_domain, "country": self.country, "q": self.q,
-                "outside": "y" if self.outside else "", "favourites": "y" if self.favourites else ""}
-        return {k: v for k, v in args.items() if v}
-
-
-@dataclass
-class Market:
-    event: Event
-    me: Participant | None
-    page: Page
-    suggestions: list  # of (Participant, matching.Fit)
-    requests: dict[int, MeetingRequest]  # counterpart id -> my latest request with them
-    favourites: set[int]
-    sides: list[Side]
-    quota: Quota | None = None
-    open_for_requests: bool = False
-
-
-def market_countries(event: Event, me: Participant | None) -> list[str]:
-    """The countries of interest named by the profiles the actor may browse, for the filter."""
-    sides = _visible_sides(me, MarketFilters())
-    rows = db.session.scalars(_others_query(event, me, sides).with_only_columns(Participant.countries))
-    return sorted({c for row in rows for c in (row or ()) if isinstance(c, str)})
-
-
-def booking_open(event: Event, now: datetime | None = None) -> bool:
-    now = now or utcnow()
-    return (event.phase == EventPhase.BOOKING.value
-            and (event.request_deadline is None or event.request_deadline > now))
-
-
-def marketplace_ready(event: Event, me: Participant | None) -> str | None:
-    """Why the marketplace is not open to this participant yet, or None when it is."""
-    if me is None:
-        return None  # staff
-    if not states.reached(event, EventPhase.BOOKING):
-        return "not_open"
-    if me.status != ParticipantStatus.REGISTERED.value:
-        return "not_registered"
-    return None
-
-
-def _like(text: str) -> str:
-    return "%" + text.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
-
-
-def _visible_sides(me: Participant | None, filters: MarketFilters) -> list[Side]:
-    if me is not None:
-        return [me.side_enum.other]
-    if filters.side in (Side.SME.value, Side.BUYER.value):
-        return [Side(filters.side)]
-    return [Side.SME, Side.BUYER]
-
-
-def _others_query(event: Event, me: Participant | None, sides: list[Side]):
-    stmt = select(Participant).where(Participant.event_id == event.id,
-                                     Participant.side.in_([s.value for s in sides]),
-                                     Participant.status != ParticipantStatus.WITHDRAWN.value)
-    if me is not None:
-        stmt = stmt.where(Participant.status == ParticipantStatus.REGISTERED.value, Participant.id != me.id)
-    return stmt
-
-
-def _filtered(stmt, me: Participant | None, filters: MarketFilters):
-    if filters.s3_domain.isdigit():
-        stmt = stmt.where(Participant.id.in_(
-            select(participant_s3_domains.c.participant_id)
-            .where(participant_s3_domains.c.s3_domain_id == int(filters.s3_domain))))
-    if filters.country:
-        # Countries are a JSON list of ISO codes: '["IT", "FR"]' holds '"IT"'.
-        stmt = stmt.where(cast(Participant.countries, String).like(f'%"{filters.country}"%'))
-    if filters.outside:
-        stmt = stmt.where(Participant.outside_region.is_(True))
-    if filters.favourites and me is not None:
-        stmt = stmt.where(Participant.id.in_(select(Favourite.target_id).where(Favourite.participant_id == me.id)))
-    q = filters.q.strip()
-    if q:
-        pattern = _like(q)
-        stmt = stmt.where(or_(*(func.lower(func.coalesce(column, "")).like(pattern, escape="!") for column in
-                                (Participant.headline, Participant.offer, Participant.needs,
-                                 Organisation.legal_name))))
-    return stmt
-
-
-def profile_of(participant: Participant, locale: str = "en") -> matching.Profile:
-    text = participant.offer if participant.side == Side.SME.value else participant.needs
-    return matching.Profile(
-        id=participant.id, name=participant.name,
-        text=" ".join(t for t in (participant.headline, text) if t),
-        domains=frozenset(d.name(locale) for d in participant.s3_domains),
-        countries=frozenset(participant.countries or ()),
-        languages=frozenset(participant.languages or ()))
-
-
-def suggestions_for(me: Participant, candidates: list[Participant], locale: str = "en",
-                    limit: int = SUGGESTIONS) -> list[tuple[Participant, matching.Fit]]:
-    by_id = {p.id: p for p in candidates}
-    found = matching.suggestions(profile_of(me, locale), [profile_of(p, locale) for p in candidates], limit)
-    return [(by_id[s.profile.id], s.fit) for s in found]
-
-
-def my_requests(me: Participant) -> dict[int, MeetingRequest]:
-    """Counterpart id -> the participant's request with them: the live one, else the latest."""
-    found: dict[int, MeetingRequest] = {}
-    rows = db.session.scalars(
-        select(MeetingRequest).where(or_(MeetingRequest.sme_id == me.id, MeetingRequest.buyer_id == me.id))
-        .order_by(MeetingRequest.created_at, MeetingRequest.id))
-    for request in rows:
-        other = request.buyer_id if request.sme_id == me.id else request.sme_id
-        current = found.get(other)
-        if current is None or request.status in LIVE_REQUEST or current.status not in LIVE_REQUEST:
-            found[other] = request
-    return found
-
-
-def favourite_ids(me: Participant) -> set[int]:
-    return set(db.session.scalars(select(Favourite.target_id).where(Favourite.participant_id == me.id)))
-
-
-def marketplace(actor, event: Event, me: Participant | None, filters: MarketFilters, locale: str = "en",
-                per_page: int = 20) -> Market:
-    """The profiles the actor may browse, filtered, a page of them, and the suggestions."""
-    if me is None and not permissions.is_staff(actor):
-        abort(404)
-    sides = _visible_sides(me, filters)
-    base = _others_query(event, me, sides)
-    listing = (_filtered(base.join(Organisation, Organisation.id == Participant.organisation_id), me, filters)
-               .options(selectinload(Participant.s3_domains), joinedload(Participant.organisation))
-               .order_by(func.lower(Organisation.legal_name), Participant.id))
-    page = paginate(listing, per_page)
-    suggestions, requests, favourites, my_quota = [], {}, set(), None
-    if me is not None:
-        candidates = list(db.session.scalars(
-            base.options(selectinload(Participant.s3_domains), joinedload(Participant.organisation))))
-        suggestions = suggestions_for(me, candidates, locale)
-        requests = my_requests(me)
-        favourites = favourite_ids(me)
-        my_quota = quota(me)
-    return Market(event=event, me=me, page=page, suggestions=suggestions, requests=requests,
-                  favourites=favourites, sides=sides, quota=my_quota,
-                  open_for_requests=booking_open(event))
-
-
-def visible_profile(actor, event: Event, me: Participant | None, participant_id: int) -> Participant:
-    """A profile the actor may open: same event, not withdrawn, and (for a participant) its own
-    or one of the other side once the marketplace is open. Otherwise 404."""
-    target = db.session.get(Participant, participant_id)
-    if target is None or target.event_id != event.id or target.status == ParticipantStatus.WITHDRAWN.value:
-        abort(404)
-    if me is None:
-        if not permissions.is_staff(actor):
-            abort(404)
-        return target
-    if target.id == me.id:
-        return target  # one's own profile, as the other side sees it
-    if target.side == me.side or marketplace_ready(event, me) == "not_open":
-        abort(404)
-    return target
-
-
-def toggle_favourite(actor, event: Event, me: Participant | None, participant_id: int) -> bool:
-    """Save or forget a profile among the participant's favourites; True when now saved."""
-    if me is None or me.id == participant_id:
-        abort(404)
-    target = visible_profile(actor, event, me, participant_id)
-    existing = db.session.get(Favourite, (me.id, target.id))
-    if existing is not None:
-        db.session.delete(existing)
-        db.session.flush()
-        return False
-    db.session.add(Favourite(participant_id=me.id, target_id=target.id))
-    db.session.flush()
-    return True
 
 
 # --- sending, answering, withdrawing ---------------------------------------------------------------
@@ -469,6 +267,11 @@ def send(actor, event: Event, sender: Participant, receiver: Participant, messag
     if event.request_deadline is not None and event.request_deadline <= now:
         raise EventError(_l("The deadline for meeting requests has passed."))
     sme, buyer = _pair(event, sender, receiver)
+    if sender.status != ParticipantStatus.REGISTERED.value:
+        raise EventError(_l("Complete your profile first: only registered participants send meeting requests."))
+    if receiver.status != ParticipantStatus.REGISTERED.value:
+        raise EventError(_l("%(name)s has not completed its profile yet: it cannot receive meeting requests.",
+                            name=receiver.name))
     text = _check_text(message, MESSAGE_MAX, "message")
     value = _check_priority(priority)
     existing = live_request(sme, buyer)
@@ -492,18 +295,14 @@ def send(actor, event: Event, sender: Participant, receiver: Participant, messag
     return request
 
 
-def _visible_request(actor, request_id: int) -> MeetingRequest:
+def request_for(actor, request_id: int) -> MeetingRequest:
+    """A request the actor may see (staff, or a member of either side); otherwise 404."""
     request = db.session.get(MeetingRequest, request_id)
     if request is None:
         abort(404)
     if not permissions.is_staff(actor) and not user_sides(actor, request):
         abort(404)
     return request
-
-
-def request_for(actor, request_id: int) -> MeetingRequest:
-    """A request the actor may see (staff, or a member of either side); otherwise 404."""
-    return _visible_request(actor, request_id)
 
 
 def _answerable(actor, request: MeetingRequest) -> Side:
@@ -522,35 +321,31 @@ def _answerable(actor, request: MeetingRequest) -> Side:
 def accept(actor, request: MeetingRequest) -> MeetingRequest:
     side = _answerable(actor, request)
     event = request.event
-    if event.phase != EventPhase.BOOKING.value:
+    if not states.booking_open(event):
         raise EventError(_l("Requests can be accepted only while the event is in booking; it is now in the "
                             "phase “%(phase)s”.", phase=EventPhase(event.phase).label))
     states.transition(request, RequestStatus.ACCEPTED, actor=actor, side=side.value)
     request.answered_at, request.answered_by_id = utcnow(), actor.id
     db.session.flush()
     answering = party(request, side)
-    for other in _others_than(request, answering):
-        _tell(other, _l("%(name)s accepted your meeting request", name=answering.name),
-              "meeting_request_answered", request, answer="accepted", answered_by=answering.name, reason="")
+    _tell(counterpart(request, answering), _l("%(name)s accepted your meeting request", name=answering.name),
+          "meeting_request_answered", request, answer="accepted", answered_by=answering.name, reason="")
     return request
 
 
 def decline(actor, request: MeetingRequest, reason: str | None) -> MeetingRequest:
     side = _answerable(actor, request)
+    if not _answer_phase(request.event):
+        raise EventError(_l("Requests can be declined only while the event is in booking or scheduling; it is "
+                            "now in the phase “%(phase)s”.", phase=EventPhase(request.event.phase).label))
     text = _check_text(reason, REASON_MAX, "reason")
     states.transition(request, RequestStatus.DECLINED, actor=actor, side=side.value, reason=text)
     request.answered_at, request.answered_by_id, request.decline_reason = utcnow(), actor.id, text
     db.session.flush()
     answering = party(request, side)
-    for other in _others_than(request, answering):
-        _tell(other, _l("%(name)s declined your meeting request", name=answering.name),
-              "meeting_request_answered", request, answer="declined", answered_by=answering.name,
-              reason=text or "")
+    _tell(counterpart(request, answering), _l("%(name)s declined your meeting request", name=answering.name),
+          "meeting_request_answered", request, answer="declined", answered_by=answering.name, reason=text or "")
     return request
-
-
-def _others_than(request: MeetingRequest, participant: Participant) -> list[Participant]:
-    return [counterpart(request, participant)]
 
 
 def has_live_meeting(request: MeetingRequest) -> bool:
@@ -567,7 +362,7 @@ def withdraw(actor, request: MeetingRequest) -> MeetingRequest:
         abort(403)
     if request.status not in LIVE_REQUEST:
         raise EventError(_l("This request is already closed: it is “%(status)s”.", status=request.status_enum.label))
-    if not _withdraw_phase(request.event):
+    if not _answer_phase(request.event):
         raise EventError(_l("Requests can no longer be withdrawn: the event is in the phase “%(phase)s”. "
                             "Ask the event staff.", phase=EventPhase(request.event.phase).label))
     if has_live_meeting(request):
@@ -606,9 +401,13 @@ def staff_create(actor, event: Event, sme: Participant, buyer: Participant, prio
         raise EventError(_l("Choose an SME and a buyer."), field="sme_id")
     text = _check_text(message, MESSAGE_MAX, "message")
     value = _check_priority(priority)
-    if not force and event.request_deadline is not None and event.request_deadline <= now:
-        raise EventError(_l("The request deadline has passed: nobody could answer in time. Tick “accept on "
-                            "both sides' behalf” to add it accepted."), field="force")
+    if not force and not states.booking_open(event, now):
+        # `accept` holds to the booking phase: a pending request added outside it could only expire.
+        if event.request_deadline is not None and event.request_deadline <= now:
+            raise EventError(_l("The request deadline has passed: nobody could answer in time. Tick “accept on "
+                                "both sides' behalf” to add it accepted."), field="force")
+        raise EventError(_l("Requests are answered only while the event is in booking: tick “accept on both "
+                            "sides' behalf” to add it accepted."), field="force")
     existing = live_request(sme, buyer)
     if existing is not None:
         _refuse_duplicate(existing)
@@ -728,7 +527,7 @@ def _staff_query(event: Event, filters: RequestFilters):
     q = filters.q.strip()
     if q:
         names = select(Participant.id).join(Organisation, Organisation.id == Participant.organisation_id).where(
-            Participant.event_id == event.id, func.lower(Organisation.legal_name).like(_like(q), escape="!"))
+            Participant.event_id == event.id, contains(Organisation.legal_name, q))
         stmt = stmt.where(or_(MeetingRequest.sme_id.in_(names), MeetingRequest.buyer_id.in_(names)))
     return _with_parties(stmt).order_by(MeetingRequest.created_at.desc(), MeetingRequest.id.desc())
 
@@ -780,15 +579,13 @@ def participants_for_staff(event: Event) -> tuple[list[Participant], list[Partic
 def to_answer(user, now: datetime | None = None) -> list[MeetingRequest]:
     """Pending requests across the user's events that their organisations are to answer."""
     now = now or utcnow()
-    orgs = permissions.organisation_ids(user)
-    if not orgs:
+    mine = [p.id for p in permissions.participants_of(user)]
+    if not mine:
         return []
-    mine = select(Participant.id).where(Participant.organisation_id.in_(orgs),
-                                        Participant.status != ParticipantStatus.WITHDRAWN.value)
     rows = db.session.scalars(_with_parties(
         select(MeetingRequest).where(
             MeetingRequest.status == RequestStatus.PENDING.value,
             or_(MeetingRequest.expires_at.is_(None), MeetingRequest.expires_at > now),
             or_(MeetingRequest.sme_id.in_(mine), MeetingRequest.buyer_id.in_(mine))))
         .order_by(MeetingRequest.expires_at, MeetingRequest.id))
-    return [r for r in rows if user_sides(user, r) & receiving_sides(r)]
+    return [r for r in rows if can_answer(user, r, now)]

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from opsapp.events.schedule import FIRST_FREE, REASON_MAX
+from opsapp.events.schedule_grid import FIRST_FREE, REASON_MAX
 
 
 def _int(value):

@@ -3,8 +3,9 @@ figures, the accepted requests still without a meeting), running the scheduler (
 background, polled by the page), and the changes to one meeting (move, swap, cancel,
 lock, place). A member of either side may cancel their own meeting after publication.
 
-Each view declares who may open it, reads its form, calls one service of `schedule.py` and
-commits once; a refusal rolls back and says why.
+Each view declares who may open it, reads its form, calls one service (`schedule_runs.py`
+for runs, `schedule_grid.py` for the grid and its changes, `schedule.py` for what both read)
+and commits once; a refusal rolls back and says why.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 
 from opsapp.core import home
 from opsapp.core.permissions import roles_required, signed_in
-from opsapp.core.roles import Role
-from opsapp.events import bp, permissions, schedule
+from opsapp.core.roles import PROGRAMME_STAFF, Role
+from opsapp.events import bp, permissions, schedule, schedule_grid, schedule_runs
 from opsapp.events.models import MeetingRequest, ScheduleRunStatus
 from opsapp.events.pages import (
     EventError,
@@ -30,12 +31,10 @@ from opsapp.events.pages import (
 from opsapp.events.schedule_forms import CancelForm, LockForm, PlaceForm, RunForm, SwapForm
 from opsapp.extensions import db
 
-STAFF = (Role.STAFF, Role.ADMIN)
-
 
 @home.panel(Role.STAFF, order=35)
 def _requests_to_schedule_panel(user):
-    events = schedule.requests_to_schedule()
+    events = schedule_grid.requests_to_schedule()
     if not events:
         return None
     return home.Panel(_l("Requests to schedule"), "events/schedule/_panel_staff.html", {"events": events})
@@ -49,20 +48,20 @@ def _grid(event_id: int, anchor: str | None = None):
 
 
 @bp.route("/<int:event_id>/schedule", endpoint="schedule")
-@roles_required(*STAFF)
-def schedule_grid(event_id: int):
+@roles_required(*PROGRAMME_STAFF)
+def schedule_page(event_id: int):
     event = event_or_404(event_id)
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    grid = schedule.grid_page(actor(), event, page)
+    grid = schedule_grid.grid_page(actor(), event, page)
     return render("schedule/grid.html", event=event, grid=grid, run_form=RunForm(),
                   slot_label=schedule.slot_label, slot_choice_label=schedule.slot_choice_label)
 
 
 @bp.route("/<int:event_id>/schedule/run", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def schedule_run(event_id: int):
     event = event_or_404(event_id)
     form = RunForm()
@@ -70,27 +69,27 @@ def schedule_run(event_id: int):
         flash(_("The form had expired. Send it again."), "danger")
         return _grid(event.id)
     try:
-        if schedule.run_inline():
-            schedule_run = schedule.run(actor(), event, schedule.configured_time_limit())
+        if schedule_runs.run_inline():
+            schedule_run = schedule_runs.run(actor(), event, schedule_runs.configured_time_limit())
         else:
-            schedule_run = schedule.start_run(actor(), event)
+            schedule_run = schedule_runs.start_run(actor(), event)
     except EventError as error:
         refuse_action(error)
         return _grid(event.id)
     db.session.commit()
     if schedule_run.status == ScheduleRunStatus.RUNNING.value:
-        schedule.run_in_background(schedule_run.id)
+        schedule_runs.run_in_background(schedule_run.id)
         flash(_("The scheduler is running. You can leave this page: you will be notified when the schedule "
                 "is ready."), "info")
     elif schedule_run.status == ScheduleRunStatus.DONE.value:
-        flash(_("The schedule is ready: %(summary)s.", summary=schedule.run_summary(schedule_run)), "success")
+        flash(_("The schedule is ready: %(summary)s.", summary=schedule_runs.run_summary(schedule_run)), "success")
     else:
         flash(_("The scheduler could not finish: %(error)s", error=schedule_run.error), "danger")
     return _grid(event.id)
 
 
 @bp.route("/<int:event_id>/schedule/status")
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def schedule_status(event_id: int):
     event = event_or_404(event_id)
     running = schedule.running_run(event)
@@ -99,7 +98,7 @@ def schedule_status(event_id: int):
         "running": running is not None,
         "status": last.status if last else None,
         "label": last and ScheduleRunStatus(last.status).label,
-        "summary": schedule.run_summary(last),
+        "summary": schedule_runs.run_summary(last),
         "url": url_for("events.schedule", event_id=event.id),
     })
 
@@ -108,7 +107,7 @@ def schedule_status(event_id: int):
 
 
 def _meeting_page(meeting, move_form=None, swap_form=None, cancel_form=None, status=200):
-    page = schedule.meeting_page(actor(), meeting)
+    page = schedule_grid.meeting_page(actor(), meeting)
     move_form = move_form or PlaceForm(formdata=None, event=page.event, options=page.slot_options,
                                        slot_label=schedule.slot_choice_label)
     swap_form = swap_form or SwapForm(formdata=None)
@@ -124,16 +123,16 @@ def _swap_label(event, meeting) -> str:
 
 
 @bp.route("/meetings/<int:meeting_id>/move", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def meeting_move(meeting_id: int):
     meeting = schedule.meeting_or_404(meeting_id)
     if request.method == "GET":
         return _meeting_page(meeting)
-    page = schedule.meeting_page(actor(), meeting)
+    page = schedule_grid.meeting_page(actor(), meeting)
     form = PlaceForm(event=page.event, options=page.slot_options, slot_label=schedule.slot_choice_label)
     if form.validate_on_submit():
         try:
-            schedule.move(actor(), meeting, form.slot.data, form.table.data)
+            schedule_grid.move(actor(), meeting, form.slot.data, form.table.data)
         except EventError as error:
             refuse(form, error)
             meeting = schedule.meeting_or_404(meeting_id)
@@ -147,7 +146,7 @@ def meeting_move(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/swap", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def meeting_swap(meeting_id: int):
     meeting = schedule.meeting_or_404(meeting_id)
     form = SwapForm()
@@ -155,7 +154,7 @@ def meeting_swap(meeting_id: int):
     if form.validate_on_submit():
         other = db.session.get(type(meeting), form.other.data)
         try:
-            schedule.swap(actor(), meeting, other)
+            schedule_grid.swap(actor(), meeting, other)
         except EventError as error:
             refuse(form, error)
             meeting = schedule.meeting_or_404(meeting_id)
@@ -167,7 +166,7 @@ def meeting_swap(meeting_id: int):
 
 
 @bp.route("/meetings/<int:meeting_id>/lock", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def meeting_lock(meeting_id: int):
     meeting = schedule.meeting_or_404(meeting_id)
     form = LockForm()
@@ -175,7 +174,7 @@ def meeting_lock(meeting_id: int):
         flash(_("The form had expired. Send it again."), "danger")
         return redirect(url_for("events.meeting_move", meeting_id=meeting.id))
     try:
-        schedule.set_lock(actor(), meeting, form.wanted)
+        schedule_grid.set_lock(actor(), meeting, form.wanted)
     except EventError as error:
         refuse_action(error)
     else:
@@ -190,16 +189,16 @@ def meeting_lock(meeting_id: int):
 @bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
 @signed_in
 def meeting_cancel(meeting_id: int):
-    meeting = schedule.meeting_for_cancel(actor(), meeting_id)
+    meeting = schedule_grid.meeting_for_cancel(actor(), meeting_id)
     staff = permissions.is_staff(actor())
     form = CancelForm()
     if form.validate_on_submit():
         event_id = meeting.event_id
         try:
-            offered = schedule.cancel(actor(), meeting, form.reason.data)
+            offered = schedule_grid.cancel(actor(), meeting, form.reason.data)
         except EventError as error:
             refuse(form, error)
-            meeting = schedule.meeting_for_cancel(actor(), meeting_id)
+            meeting = schedule_grid.meeting_for_cancel(actor(), meeting_id)
         else:
             db.session.commit()
             flash(_("The meeting is cancelled; both sides are told."), "success")
@@ -215,14 +214,14 @@ def meeting_cancel(meeting_id: int):
     back = (url_for("events.meeting_move", meeting_id=meeting.id) if staff
             else link_to("events.agenda", event_id=meeting.event_id))
     return render("schedule/cancel.html", meeting=meeting, event=meeting.event, form=form, back=back,
-                  can_cancel=schedule.can_cancel(actor(), meeting), slot_label=schedule.slot_choice_label)
+                  can_cancel=schedule_grid.can_cancel(actor(), meeting), slot_label=schedule.slot_choice_label)
 
 
 # --- an accepted request without a meeting -----------------------------------------------------------
 
 
 @bp.route("/requests/<int:request_id>/place", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*PROGRAMME_STAFF)
 def request_place(request_id: int):
     meeting_request = db.session.get(MeetingRequest, request_id)
     if meeting_request is None:
@@ -233,7 +232,7 @@ def request_place(request_id: int):
         flash(_("Choose a slot for the meeting."), "danger")
         return _grid(meeting_request.event_id, "waiting")
     try:
-        meeting = schedule.place(actor(), meeting_request, form.slot.data, form.table.data)
+        meeting = schedule_grid.place(actor(), meeting_request, form.slot.data, form.table.data)
     except EventError as error:
         refuse_action(error)
         return _grid(meeting_request.event_id, "waiting")

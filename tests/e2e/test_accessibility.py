@@ -3,11 +3,15 @@
 Before the scan a realistic call cycle is seeded (`_seed_call_cycle`): a draft call with a
 form of every kind of question, an open call with the applicant's draft, a call in
 evaluation with applications, assignments in every state and a divergent score, and a
-decided call with its outcomes. So the call pages are scanned with content, not as empty
-states. Each role scans its own pages of that cycle (`CYCLE_PAGES`), then the pages of
-its main navigation (`#main-navigation a`), the pages everyone has (home, account,
-notifications, the legal pages) and the pages one link away from those (inside `main`:
-detail pages, the privacy centre, sub-pages of the account). New pages are scanned as
+decided call with its outcomes; for staff, SMEs and buyers also three Meet the Buyer
+events (`_seed_events`): one in booking (requests in every state, training with attendance),
+one with its agendas published (a scheduler run, meetings, a locked one, a request left
+waiting) and one in follow-up (held meetings, ratings, a no-show, contracts). So the call
+and event pages are scanned with content, not as empty states. Each role scans its own
+pages of that cycle (`CYCLE_PAGES`), then the pages of its main navigation
+(`#main-navigation a`), the pages everyone has (home, account, notifications, the legal
+pages) and the pages one link away from those (inside `main`: detail pages, the privacy
+centre, sub-pages of the account). New pages are scanned as
 soon as they appear in the navigation. No violation of impact "serious" or "critical" is
 allowed; one summary line per page is printed at the end of the run (section "axe-core
 accessibility scan").
@@ -22,10 +26,30 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from opsapp.calls.models import Answer, AssignmentStatus, CallStatus, Question, QuestionKind, Score
+from opsapp.calls.models import (
+    Answer,
+    AssignmentStatus,
+    CallStatus,
+    ProgrammeKind,
+    Question,
+    QuestionKind,
+    Score,
+)
 from opsapp.core.models import Notification
 from opsapp.core.roles import Role
 from opsapp.core.timeutil import utcnow
+from opsapp.events.models import (
+    EventPhase,
+    Favourite,
+    MeetingOutcome,
+    MeetingStatus,
+    RequestStatus,
+    ScheduleRun,
+    Side,
+    SupplyContract,
+    TrainingAttendance,
+    TrainingSession,
+)
 from opsapp.extensions import db
 from tests.e2e.conftest import (
     axe_scan,
@@ -38,6 +62,7 @@ from tests.e2e.conftest import (
 )
 from tests.factories import make_organisation, make_s3_domains, make_user
 from tests.factories_calls import make_application, make_call, make_edition, make_evaluator_profile
+from tests.factories_events import make_event, make_meeting, make_participant, make_request
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +83,23 @@ CYCLE_PAGES = {
         "/calls/{open}": "Quality and efficiency of the implementation",
         "/calls/{decided}": "The call is closed",
     },
-    "buyer": {"/calls": "Business Accelerator 2027", "/calls/{open}": "Seat in the region"},
+    "buyer": {
+        "/calls": "Business Accelerator 2027",
+        "/calls/{open}": "Seat in the region",
+        "/events/": "Meet the Buyer Torino 2026",
+        "/events/{booking}": "Answer the meeting requests you received",
+        "/events/{booking}/profile": "Profile of Compratore S.p.A.",
+        "/events/{booking}/availability": "Slots you can attend",
+        "/events/{booking}/marketplace": "Meccanica Langhe S.r.l.",
+        "/events/{booking}/profiles/{other}": "Precision machining of stainless steel parts",
+        "/events/{booking}/requests": "Tessuti Biella S.r.l.",
+        "/events/{booking}/requests/new?to={new_to}": "Request a meeting with Tessuti Biella S.r.l.",
+        "/events/{published}/agenda": "Officina Rossi S.r.l.",
+        "/events/{published}/agenda/print": "Meccanica Langhe S.r.l.",
+        "/events/meetings/{held}/outcome": "How did the meeting go?",
+        "/events/{past}/contracts": "Five hundred sensors for the Asti plant",
+        "/events/{past}/contracts/new": "Date of signature",
+    },
     "applicant": {
         "/calls": "Business Accelerator 2027",
         "/calls/{open}": "Continue your application",
@@ -70,6 +111,19 @@ CYCLE_PAGES = {
         "/applications/{draft}/summary": "required answers are missing",
         "/applications/{submitted}": "Every rule met",
         "/applications/{selected}": "Accept the place",
+        "/events/": "Meet the Buyer Torino 2026",
+        "/events/{booking}": "Find counterparts in the marketplace",
+        "/events/{booking}/profile": "Profile of Officina Rossi S.r.l.",
+        "/events/{booking}/availability": "Slots you can attend",
+        "/events/{booking}/marketplace": "Alimentari Piemonte S.p.A.",
+        "/events/{booking}/profiles/{other}": "Sensors and analytics to cut unplanned stops",
+        "/events/{booking}/requests": "Trasporti Alpini S.p.A.",
+        "/events/{booking}/requests/new?to={new_to}": "Request a meeting with Ospedale Mauriziano",
+        "/events/{published}/agenda": "Alimentari Piemonte S.p.A.",
+        "/events/{published}/agenda/print": "Compratore S.p.A.",
+        "/events/meetings/{held}/outcome": "How did the meeting go?",
+        "/events/{past}/contracts": "A pilot of the sensors on two bottling lines",
+        "/events/{past}/contracts/new": "Date of signature",
     },
     "evaluator": {
         "/evaluations": "Conflicts of interest you declared",
@@ -97,6 +151,23 @@ CYCLE_PAGES = {
         "/staff/evaluators": "Expert Number1",
         "/staff/evaluators/{evaluator}": "Elena Esperta",
         "/staff/editions": "2028",
+        "/events/": "Meet the Buyer Milano 2027",
+        "/events/new": "Slot length",
+        "/events/{booking}": "Key figures",
+        "/events/{booking}/slots": "09:00",
+        "/events/{booking}/participants": "Trasporti Alpini S.p.A.",
+        "/events/{booking}/training": "Pitch in five minutes",
+        "/events/{booking}/training/{session}": "Meccanica Langhe S.r.l.",
+        "/events/{booking}/marketplace": "Ospedale Mauriziano",
+        "/events/{booking}/requests": "Tessuti Biella S.r.l.",
+        "/events/{booking}/requests/staff-new": "Accept on both sides' behalf",
+        "/events/{published}/schedule": "Accepted requests without a meeting",
+        "/events/meetings/{meeting}/move": "Alimentari Piemonte S.p.A.",
+        "/events/{published}/agenda?participant={sme}": "Agenda of Officina Rossi S.r.l.",
+        "/events/{published}/table-plan": "Meccanica Langhe S.r.l.",
+        "/events/{published}/check-in": "Trasporti Alpini S.p.A.",
+        "/events/{past}/contracts": "Five hundred sensors for the Asti plant",
+        "/events/{past}/statistics": "Value of the confirmed contracts (EUR)",
     },
 }
 
@@ -246,6 +317,170 @@ def _seed_call_cycle(app, role: str, person, own_organisation) -> dict[str, int]
     }
 
 
+def _events_organisation(name: str, kind: str, email: str):
+    role = Role.APPLICANT if kind == "sme" else Role.BUYER
+    user = make_user(email, roles=[role], full_name=f"{name.split()[0]} Contact")
+    return user, make_organisation(kind=kind, owner=user, legal_name=name)
+
+
+EVENT_SMES = {  # name: offer
+    "Meccanica Langhe S.r.l.": "Precision machining of stainless steel parts for food machinery.",
+    "Tessuti Biella S.r.l.": "Technical fabrics with woven sensors for workwear.",
+}
+EVENT_BUYERS = {  # name: (needs, from outside the region)
+    "Alimentari Piemonte S.p.A.": ("Sensors and analytics to cut unplanned stops on our bottling lines.", False),
+    "Trasporti Alpini S.p.A.": ("Tracking of refrigerated trucks across the Alps.", True),
+    "Ospedale Mauriziano": ("Smart textiles for patient monitoring in the wards.", False),
+}
+
+
+def _seed_events(role: str, person, own_organisation) -> dict[str, int]:
+    """Three Meet the Buyer events with the person's organisation on its side (SMEs and buyers).
+
+    Booking: requests sent, received, accepted, declined and expired, a favourite, training with
+    attendance. Agendas published: a scheduler run, four meetings (one locked), an accepted
+    request without a meeting. Follow-up: held meetings (one to rate, one rated by both sides),
+    a no-show and contracts waiting and confirmed. Returns the ids the event pages of
+    `CYCLE_PAGES` are written with.
+    """
+    domains = make_s3_domains()
+    edition = make_edition(2027, kind=ProgrammeKind.MEET_THE_BUYER)  # offered by the new event form
+    staff = person if role == "staff" else make_user("events.staff@example.eu", roles=[Role.STAFF],
+                                                     full_name="Ettore Eventi")
+    if role == "applicant":
+        sme_user, sme_org = person, own_organisation
+    else:
+        sme_user, sme_org = _events_organisation("Officina Rossi S.r.l.", "sme", "events.sme@example.eu")
+    if role == "buyer":
+        buyer_user, buyer_org = person, own_organisation
+    else:
+        buyer_user, buyer_org = _events_organisation("Compratore S.p.A.", "corporate_buyer",
+                                                     "events.buyer@example.eu")
+    others = {name: _events_organisation(name, "sme", f"events.sme{n}@example.eu")
+              for n, name in enumerate(EVENT_SMES)}
+    others.update({name: _events_organisation(name, "corporate_buyer", f"events.buyer{n}@example.eu")
+                   for n, name in enumerate(EVENT_BUYERS)})
+
+    def cast(event):
+        """The participants of an event, by organisation name (the person's own as "sme" and "buyer")."""
+        people = {
+            "sme": make_participant(event, Side.SME, user=sme_user, organisation=sme_org,
+                                    headline="Sensors for food production lines",
+                                    offer="Predictive maintenance sensors for bottling and packaging lines."),
+            "buyer": make_participant(event, Side.BUYER, user=buyer_user, organisation=buyer_org,
+                                      headline="A retail group buying from regional suppliers",
+                                      needs="Packaging that keeps fresh food longer.", countries=["IT", "FR"]),
+        }
+        for name, offer in EVENT_SMES.items():
+            user, organisation = others[name]
+            people[name] = make_participant(event, Side.SME, user=user, organisation=organisation,
+                                            headline=name, offer=offer)
+        for name, (needs, outside) in EVENT_BUYERS.items():
+            user, organisation = others[name]
+            people[name] = make_participant(event, Side.BUYER, user=user, organisation=organisation,
+                                            headline=name, needs=needs, outside_region=outside,
+                                            countries=["IT", "CH"] if outside else ["IT"])
+        for n, participant in enumerate(people.values()):
+            participant.s3_domains = [domains[n % len(domains)], domains[(n + 1) % len(domains)]]
+        return people
+
+    # Booking: requests in every state, a favourite, training sessions with attendance.
+    booking = make_event(phase=EventPhase.BOOKING, name="Meet the Buyer Torino 2027", tables=4, days=2,
+                         edition_id=edition.id, breaks=[{"start": "10:20", "end": "10:40"}])
+    b = cast(booking)
+    make_request(b["sme"], b["buyer"], RequestStatus.ACCEPTED, priority=5, message="Let us talk about packaging.")
+    make_request(b["sme"], b["Alimentari Piemonte S.p.A."], RequestStatus.PENDING, priority=4,
+                 message="Our sensors cut unplanned stops on bottling lines by a third.")
+    make_request(b["sme"], b["Trasporti Alpini S.p.A."], RequestStatus.PENDING, requested_by=Side.BUYER,
+                 priority=3, message="Could your sensors ride in our trucks?")
+    make_request(b["Meccanica Langhe S.r.l."], b["buyer"], RequestStatus.PENDING, priority=2,
+                 message="We machine parts for food machinery.")
+    make_request(b["Tessuti Biella S.r.l."], b["buyer"], RequestStatus.DECLINED, requested_by=Side.BUYER,
+                 decline_reason="Our buyers are booked for the day.")
+    make_request(b["Tessuti Biella S.r.l."], b["Alimentari Piemonte S.p.A."], RequestStatus.EXPIRED,
+                 expires_at=utcnow() - timedelta(days=1))
+    db.session.add(Favourite(participant_id=b["sme"].id, target_id=b["Alimentari Piemonte S.p.A."].id))
+    db.session.add(Favourite(participant_id=b["buyer"].id, target_id=b["Meccanica Langhe S.r.l."].id))
+    start = utcnow() - timedelta(days=3)
+    pitch = TrainingSession(event_id=booking.id, kind="pitch", title="Pitch in five minutes", starts_at=start,
+                            ends_at=start + timedelta(hours=2), place="Room 3, Via Nizza 12", trainer="Paola Pitch")
+    later = utcnow() + timedelta(days=10)
+    db.session.add_all([pitch, TrainingSession(event_id=booking.id, kind="negotiation", title="Negotiating with "
+                                               "large buyers", starts_at=later, ends_at=later + timedelta(hours=2),
+                                               place="Online", trainer="Nora Negotiation")])
+    db.session.flush()
+    for name, attended in (("sme", True), ("Meccanica Langhe S.r.l.", False)):
+        db.session.add(TrainingAttendance(session_id=pitch.id, participant_id=b[name].id, attended=attended,
+                                          recorded_by_id=staff.id))
+
+    # Agendas published: a scheduler run, meetings (one locked), an accepted request left without one.
+    published = make_event(phase=EventPhase.AGENDAS_PUBLISHED, name="Meet the Buyer Milano 2027", tables=3,
+                           edition_id=edition.id, table_names=["Rosa", "Viola", "Lilla"])
+    published.agendas_published_at = utcnow() - timedelta(days=1)
+    p = cast(published)
+    slots = published.slots
+    placed = {}
+    for n, (sme, buyer, slot, table) in enumerate([("sme", "buyer", 0, 1), ("sme", "Alimentari Piemonte S.p.A.", 1, 1),
+                                                   ("Meccanica Langhe S.r.l.", "buyer", 1, 2),
+                                                   ("Meccanica Langhe S.r.l.", "Alimentari Piemonte S.p.A.", 2, 1)]):
+        request = make_request(p[sme], p[buyer], RequestStatus.ACCEPTED, priority=5 - n)
+        placed[(sme, buyer)] = make_meeting(request, slots[slot], table=table, locked=n == 0)
+    make_request(p["Tessuti Biella S.r.l."], p["buyer"], RequestStatus.ACCEPTED, priority=2,
+                 unscheduled_reason="No common free slot in the agendas of both.")
+    db.session.add(ScheduleRun(event_id=published.id, started_by_id=staff.id, status="done", requests=5,
+                               scheduled=4, objective=14, upper_bound=14, optimal=True, seconds=0.4,
+                               started_at=utcnow() - timedelta(days=2),
+                               finished_at=utcnow() - timedelta(days=2) + timedelta(seconds=1)))
+
+    # Follow-up: held meetings, ratings, a no-show, contracts waiting and confirmed.
+    first_day = (utcnow() - timedelta(days=30)).date()
+    past = make_event(phase=EventPhase.FOLLOW_UP, name="Meet the Buyer Torino 2026", first_day=first_day,
+                      edition_id=edition.id,
+                      registration_deadline=utcnow() - timedelta(days=60),
+                      booking_opens_at=utcnow() - timedelta(days=55), request_deadline=utcnow() - timedelta(days=40))
+    past.agendas_published_at = utcnow() - timedelta(days=35)
+    h = cast(past)
+    slots = past.slots
+    to_rate = make_meeting(make_request(h["sme"], h["buyer"]), slots[0], table=1, status=MeetingStatus.HELD)
+    rated = make_meeting(make_request(h["sme"], h["Alimentari Piemonte S.p.A."], priority=4), slots[1], table=1,
+                         status=MeetingStatus.HELD)
+    missed = make_meeting(make_request(h["Meccanica Langhe S.r.l."], h["buyer"]), slots[1], table=2,
+                          status=MeetingStatus.NO_SHOW, no_show_reported_by_id=h["buyer"].id,
+                          no_show_reported_at=slots[1].ends_at)
+    make_meeting(make_request(h["Tessuti Biella S.r.l."], h["buyer"]), slots[2], table=1, status=MeetingStatus.HELD)
+    for participant, rating, note in ((h["sme"], "negotiation_started", "They asked for a pilot on two lines."),
+                                      (h["Alimentari Piemonte S.p.A."], "agreement_reached", None)):
+        db.session.add(MeetingOutcome(meeting_id=rated.id, participant_id=participant.id, rating=rating, note=note,
+                                      recorded_by_id=(participant.contact_id)))
+    signed = first_day + timedelta(days=10)
+    db.session.add_all([
+        SupplyContract(event_id=past.id, sme_id=h["sme"].id, buyer_id=h["Alimentari Piemonte S.p.A."].id,
+                       meeting_id=rated.id, signed_on=signed, value=Decimal("48500.00"),
+                       description="A pilot of the sensors on two bottling lines.", status="confirmed",
+                       recorded_by_id=sme_user.id, reviewed_by_id=staff.id, reviewed_at=utcnow(),
+                       review_note="Checked against the purchase order."),
+        SupplyContract(event_id=past.id, sme_id=h["sme"].id, buyer_id=h["buyer"].id, meeting_id=to_rate.id,
+                       signed_on=signed + timedelta(days=3), value=Decimal("12000.00"),
+                       description="Five hundred sensors for the Asti plant.", status="recorded",
+                       recorded_by_id=buyer_user.id),
+        SupplyContract(event_id=past.id, sme_id=h["Meccanica Langhe S.r.l."].id, buyer_id=h["buyer"].id,
+                       meeting_id=None, signed_on=signed, value=Decimal("7300.00"), status="rejected",
+                       recorded_by_id=staff.id, reviewed_by_id=staff.id, reviewed_at=utcnow(),
+                       review_note="The purchase order names another supplier."),
+    ])
+    db.session.flush()
+    assert missed.status == MeetingStatus.NO_SHOW.value
+
+    other, new_to = (("Alimentari Piemonte S.p.A.", "Ospedale Mauriziano") if role == "applicant"
+                     else ("Meccanica Langhe S.r.l.", "Tessuti Biella S.r.l."))
+    return {
+        "booking": booking.id, "published": published.id, "past": past.id, "session": pitch.id,
+        "other": b[other].id, "new_to": b[new_to].id, "sme": p["sme"].id,
+        "meeting": placed[("sme", "Alimentari Piemonte S.p.A.")].id,
+        "held": to_rate.id,
+    }
+
+
 def _local(page, href: str | None) -> str | None:
     """The path of a link to a page of this site, or None for anything else."""
     if not href or href.startswith(("#", "mailto:", "tel:", "javascript:")):
@@ -331,6 +566,8 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(app, page
     signed_in = role != "anonymous"
     person, organisation = _make_person(role) if signed_in else (None, None)
     ids = _seed_call_cycle(app, role, person, organisation)
+    if role in ("staff", "applicant", "buyer"):
+        ids.update(_seed_events(role, person, organisation))
     email = person.email if signed_in else None
     # Nothing is read after the commit: on SQLite a read would open a transaction that blocks the server.
     db_session.commit()

@@ -91,6 +91,8 @@ def test_a_participant_sees_their_meetings_in_order_with_the_counterparts_profil
     assert "Wed 10 March 2027, 09:00 CET" in page and "Wed 10 March 2027, 10:00 CET" in page
     assert "table Mole" in page and "table 3" in page
     assert "We buy predictive maintenance" in page and "from outside the region" in page
+    # The counterpart's facts as the marketplace shows them.
+    assert "Countries of interest" in page and "Italy" in page and "Italian" in page
     assert "Beta Robotica" not in page  # not Beta's meetings
     assert "Gone buyer" not in page  # a cancelled meeting is not on the agenda
     assert "Pitch in five minutes" in page  # the SME's training sessions
@@ -153,6 +155,18 @@ def test_before_publication_the_participant_sees_when_not_what(app, client):
     assert client.get(f"/events/{ids['event']}/agenda.ics").status_code == 404
     printable = client.get(f"/events/{ids['event']}/agenda/print").get_data(as_text=True)
     assert "Grande Acquirente" not in printable
+
+
+def test_agendas_taken_back_are_hidden_in_any_earlier_phase(app, client):
+    """Review fix: once staff take the agendas back (to scheduling, then even to booking), the
+    time of the last publication no longer makes them visible, nor is it shown as a future date."""
+    ids = _world(app, phase=EventPhase.BOOKING, published=True)  # published a day ago, taken back twice
+    login(client, "alfa@example.eu")
+    page = client.get(f"/events/{ids['event']}/agenda").get_data(as_text=True)
+    assert "Your agenda is not published yet" in page and "reworking the schedule" in page
+    assert "Grande Acquirente" not in page and "It will be published on" not in page
+    assert client.get(f"/events/{ids['event']}/agenda.ics").status_code == 404
+    assert "Grande Acquirente" not in client.get("/").get_data(as_text=True)  # no "next meetings" panel
 
 
 def test_staff_open_any_agenda_even_before_publication(app, client):
@@ -297,6 +311,7 @@ def test_the_word_table_plan_has_every_meeting_with_a_repeated_header(app, clien
     assert table.rows[0]._tr.trPr.xml.count("tblHeader") == 1
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
     assert "Wednesday 10 March 2027" in headings
+    assert "3 meetings, times in Europe/Rome." in [p.text for p in document.paragraphs]
 
 
 def test_the_word_agendas_have_one_page_per_participant(app, client):

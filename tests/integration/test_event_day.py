@@ -198,6 +198,22 @@ def test_staff_may_report_a_held_meeting_as_a_no_show(app, client, outbox):
     assert {"beta@example.eu", "buyer@example.eu"} <= emails and "staff@example.eu" not in emails
 
 
+def test_no_show_is_refused_once_the_event_is_closed(app, client):
+    """Review fix: a closed event "can no longer be changed"; a held meeting stayed open to a no-show."""
+    ids = _event(app, phase=EventPhase.CLOSED, first_day=(utcnow() - timedelta(days=30)).date())
+    with app.app_context():
+        db.session.get(Meeting, ids["m1"]).status = MeetingStatus.HELD.value
+        db.session.commit()
+    login(client, "alfa@example.eu")
+    agenda = f"/events/{ids['event']}/agenda"
+    assert "Record that it did not happen" not in client.get(agenda).get_data(as_text=True)
+    _post(client, f"/events/meetings/{ids['m1']}/no-show", {"note": "Late idea"}, agenda)
+    assert "The event is closed" in client.get(agenda).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Meeting, ids["m1"]).status == MeetingStatus.HELD.value
+        assert _count(Notification) == 0
+
+
 def test_someone_outside_the_meeting_gets_404(app, client):
     ids = _event(app, first_day=(utcnow() - timedelta(days=1)).date())
     login(client, "gamma@example.eu")

@@ -13,6 +13,7 @@ from datetime import date, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from opsapp.accounts.models import Membership
 from opsapp.calls.models import ProgrammeKind
 from opsapp.core.models import AuditEntry, Notification
 from opsapp.core.roles import Role
@@ -201,6 +202,10 @@ def test_edit_regenerates_the_grid_and_keeps_unavailability_of_slots_that_stay(a
         assert [s.id for s in db.session.get(Participant, sme_id).unavailable_slots] == [kept_id]
         updated = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "events.updated"))
         assert set(updated.detail["changes"]) >= {"name", "day_end"}
+    # The cockpit's timeline names what changed as the form does, not by its field names.
+    cockpit = page_text(staff_client.get(f"/events/{event_id}"))
+    assert "Design changed" in cockpit and "Meetings end at" in cockpit and "Name" in cockpit
+    assert "day_end" not in cockpit
 
 
 def test_the_grid_cannot_change_once_a_meeting_exists(app, world, staff_client):
@@ -246,6 +251,8 @@ def test_opening_booking_is_audited_and_tells_registered_participants(app, world
     with app.app_context():
         event = make_event(phase=EventPhase.PREPARATION, edition_id=world["edition"])
         registered = make_participant(event, Side.SME)
+        colleague = make_user("colleague@example.eu", roles=[Role.APPLICANT])
+        db.session.add(Membership(user_id=colleague.id, organisation_id=registered.organisation_id, role="member"))
         invited = make_participant(event, Side.BUYER, status=ParticipantStatus.INVITED.value)
         db.session.commit()
         event_id = event.id
@@ -260,6 +267,9 @@ def test_opening_booking_is_audited_and_tells_registered_participants(app, world
         assert entry.actor_id is not None
     assert len(mails_to(outbox, registered_email)) == 1
     assert "marketplace" in mails_to(outbox, registered_email)[0]["Subject"]
+    # Every active member of the participant hears, not only its contact person.
+    assert [m["Subject"] for m in mails_to(outbox, "colleague@example.eu")] == [
+        mails_to(outbox, registered_email)[0]["Subject"]]
     assert mails_to(outbox, invited_email) == []
     cockpit = page_text(staff_client.get(f"/events/{event_id}"))
     assert "Phase: Booking" in cockpit
@@ -318,11 +328,43 @@ def test_publishing_needs_meetings_and_no_running_scheduler_then_tells_those_wit
                 re.search(r"test event (\d+)", mails_to(outbox, email)[0]["Subject"]).group(1))]
     assert mails_to(outbox, idle_email) == []
     # Taking the agendas back is allowed; the publication time stays (the agendas were seen, so a
-    # new run of the scheduler keeps what it replaces as cancelled meetings for the calendars).
+    # new run of the scheduler keeps what it replaces as cancelled meetings for the calendars), and
+    # those with meetings are told that their meetings may still change.
+    with app.app_context():
+        first_publication = db.session.get(Event, event_id).agendas_published_at
     post(staff_client, f"/events/{event_id}/phase", {"phase": "scheduling"}, page=page)
     with app.app_context():
         event = db.session.get(Event, event_id)
-        assert event.phase == "scheduling" and event.agendas_published_at is not None
+        assert event.phase == "scheduling" and event.agendas_published_at == first_publication
+    for email in emails:
+        reworked = mails_to(outbox, email)[-1]
+        assert "is being reworked" in reworked["Subject"] and "may still change" in body(reworked)
+    assert mails_to(outbox, idle_email) == []
+    # Published again: the first publication is the one kept.
+    post(staff_client, f"/events/{event_id}/phase", {"phase": "agendas_published"}, page=page)
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        assert event.phase == "agendas_published" and event.agendas_published_at == first_publication
+
+
+def test_a_run_lost_long_ago_does_not_block_publishing(app, world, staff_client):
+    """Review fix: the cockpit and the publication count a running run as the schedule page does
+    (a run still "running" after `schedule.RUN_STALE_AFTER` was lost and no longer blocks)."""
+    with app.app_context():
+        event = make_event(phase=EventPhase.SCHEDULING, edition_id=world["edition"])
+        make_meeting(make_request(make_participant(event, Side.SME), make_participant(event, Side.BUYER)),
+                     event.slots[0])
+        db.session.add(ScheduleRun(event_id=event.id, status=ScheduleRunStatus.RUNNING.value,
+                                   started_at=utcnow() - timedelta(hours=2)))
+        db.session.commit()
+        event_id = event.id
+    page = f"/events/{event_id}"
+    assert "The scheduler is running on this event" not in page_text(staff_client.get(page))
+    r = post(staff_client, f"/events/{event_id}/phase", {"phase": "agendas_published"}, page=page,
+             follow_redirects=True)
+    assert "still running" not in page_text(r)
+    with app.app_context():
+        assert db.session.get(Event, event_id).phase == "agendas_published"
 
 
 def test_participants_cannot_move_phases(app, world):

@@ -20,6 +20,7 @@ from opsapp.events import outcomes
 from opsapp.events.models import (
     ContractStatus,
     EventPhase,
+    Meeting,
     MeetingOutcome,
     MeetingStatus,
     OutcomeFollowUp,
@@ -139,6 +140,52 @@ def test_someone_outside_the_meeting_gets_404_on_its_outcome(app, client):
     assert client.post(url, data={"csrf_token": token, "rating": "agreement_reached"}).status_code == 404
     with app.app_context():
         assert _count(MeetingOutcome) == 0
+
+
+def test_a_meeting_is_hidden_from_its_sides_until_agendas_are_published(app, client):
+    """Review fix: the outcome page showed an unpublished meeting (time, table, counterpart)."""
+    ids = _event(app, days_ago=-20, phase=EventPhase.SCHEDULING)
+    with app.app_context():
+        db.session.get(Meeting, ids["held"]).status = MeetingStatus.SCHEDULED.value
+        db.session.commit()
+    url = f"/events/meetings/{ids['held']}/outcome"
+    login(client, "alfa@example.eu")
+    assert client.get(url).status_code == 404
+    staff = app.test_client()
+    login(staff, "staff@example.eu")
+    assert staff.get(url).status_code == 200
+
+
+def test_members_of_a_withdrawn_participant_no_longer_act_for_it(app, client):
+    """`permissions.speaks_for` ignores withdrawn participants: no no-show, rating or contract."""
+    from opsapp.events import permissions
+    from opsapp.events.models import Participant, ParticipantStatus
+
+    ids = _event(app)
+    with app.app_context():
+        alfa = db.session.get(Participant, ids["alfa"])
+        user = alfa.contact
+        assert permissions.speaks_for(user, alfa)
+        alfa.status = ParticipantStatus.WITHDRAWN.value
+        db.session.commit()
+        assert not permissions.speaks_for(user, alfa)
+    login(client, "alfa@example.eu")
+    token = csrf_from(_text(client.get("/")))
+    outcome = f"/events/meetings/{ids['held']}/outcome"
+    assert client.get(outcome).status_code == 404
+    assert client.post(outcome, data={"csrf_token": token, "rating": "agreement_reached"}).status_code == 404
+    no_show = f"/events/meetings/{ids['held']}/no-show"
+    assert client.post(no_show, data={"csrf_token": token, "note": "They never came"}).status_code == 404
+    new = f"/events/{ids['event']}/contracts/new"
+    assert client.get(new).status_code == 404
+    assert client.post(new, data={"csrf_token": token, **_contract_form(ids)}).status_code == 404
+    with app.app_context():
+        assert _count(MeetingOutcome) == 0 and _count(SupplyContract) == 0
+        assert db.session.get(Meeting, ids["held"]).status == MeetingStatus.HELD.value
+    # The other side still acts for itself.
+    buyer = app.test_client()
+    login(buyer, "buyer@example.eu")
+    assert buyer.get(outcome).status_code == 200
 
 
 def test_the_six_month_job_asks_each_side_once_and_opens_the_second_round(app, client, outbox):

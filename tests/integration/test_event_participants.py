@@ -117,16 +117,52 @@ def test_staff_list_filters_in_the_url_and_export(app, world, staff_client):
     r = staff_client.get(url + "?export=csv&side=sme")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][0] == "id" and sorted(row[2] for row in rows[1:]) == ["Alfa Sensori S.r.l.", "Gamma Tessile S.r.l."]
+    assert rows[0][:3] == ["Participant", "Side", "Organisation"]  # translated headers, as every export
+    assert sorted(row[2] for row in rows[1:]) == ["Alfa Sensori S.r.l.", "Gamma Tessile S.r.l."]
     r = staff_client.get(url + "?export=xlsx")
     assert r.status_code == 200 and r.data[:2] == b"PK"
     with app.app_context():
         assert count(AuditEntry, AuditEntry.action == "events.participants_exported") == 2
 
 
+def test_the_export_gives_times_in_the_events_zone(app, world, staff_client):
+    """Review fix: registration and check-in times were exported in UTC, unlike every page."""
+    from datetime import UTC, datetime
+
+    with app.app_context():
+        alfa = db.session.get(Participant, world["alfa"])
+        alfa.registered_at = datetime(2027, 1, 15, 8, 30, tzinfo=UTC)  # 09:30 in Rome (CET)
+        alfa.checked_in_at = datetime(2027, 7, 1, 6, 45, tzinfo=UTC)  # 08:45 in Rome (CEST)
+        db.session.commit()
+    r = staff_client.get(f"/events/{world['event']}/participants?export=csv&side=sme")
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    [row] = [row for row in rows if row["Organisation"] == "Alfa Sensori S.r.l."]
+    assert row["Registered"] == "2027-01-15 09:30:00" and row["Checked in"] == "2027-07-01 08:45:00"
+
+
 def test_participants_cannot_open_the_staff_list(app, world):
     client = client_of(app, "alfa@example.eu")
-    assert client.get(f"/events/{world['event']}/participants").status_code == 403
+    url = f"/events/{world['event']}/participants"
+    assert client.get(url).status_code == 403
+    # Nor use its actions, each its own endpoint.
+    token = csrf_from(page_text(client.get("/")))
+    for action, data in (("/add-selected", {}), ("/invite", invitation()),
+                         (f"/{world['beta']}/withdraw", {"reason": "Not theirs to say"})):
+        assert client.post(url + action, data={"csrf_token": token, **data}).status_code == 403
+    with app.app_context():
+        assert db.session.get(Participant, world["beta"]).status == "registered"
+
+
+def test_withdrawing_a_participant_of_another_event_answers_404(app, world, staff_client):
+    with app.app_context():
+        other = make_participant(make_event(phase=EventPhase.PREPARATION), Side.SME)
+        db.session.commit()
+        other_id = other.id
+    url = f"/events/{world['event']}/participants"
+    r = post(staff_client, f"{url}/{other_id}/withdraw", {"reason": "Wrong event"}, page=url)
+    assert r.status_code == 404
+    with app.app_context():
+        assert db.session.get(Participant, other_id).status == "registered"
 
 
 # --- from the call --------------------------------------------------------------------------------
@@ -157,9 +193,9 @@ def test_adding_the_selected_smes_of_a_decided_call_twice_adds_them_once(app, wo
         make_participant(event, Side.SME, user=already, organisation=org)
         db.session.commit()
     url = f"/events/{world['event']}/participants"
-    r = post(staff_client, url, {"action": "add_selected"}, follow_redirects=True)
+    r = post(staff_client, url + "/add-selected", {}, page=url, follow_redirects=True)
     assert "2 selected SMEs are added" in page_text(r)
-    r = post(staff_client, url, {"action": "add_selected"}, follow_redirects=True)
+    r = post(staff_client, url + "/add-selected", {}, page=url, follow_redirects=True)
     assert "nobody was added" in page_text(r)
     with app.app_context():
         added = list(db.session.scalars(select(Participant).where(Participant.application_id.is_not(None),
@@ -183,15 +219,19 @@ def invitation(**changes) -> dict:
             "legal_name": "Compratori Lombardi S.p.A.", "country": "IT", "vat_number": italian_vat(),
             "nuts2_region": "ITC4", "kind": "corporate_buyer", "outside_region": "auto", "locale": "it"}
     data.update(changes)
-    return {"action": "invite", **{f"invite-{k}": v for k, v in data.items()}}
+    return {f"invite-{k}": v for k, v in data.items()}
+
+
+def invite(client, world, data, **kwargs):
+    url = f"/events/{world['event']}/participants"
+    return post(client, url + "/invite", data, page=url, **kwargs)
 
 
 def test_inviting_a_new_buyer_creates_the_account_organisation_membership_and_sends_the_invitation(
         app, world, staff_client, outbox):
-    url = f"/events/{world['event']}/participants"
     data = invitation()
     vat_number = data["invite-vat_number"]
-    r = post(staff_client, url, data, follow_redirects=True)
+    r = invite(staff_client, world, data, follow_redirects=True)
     assert "received an e-mail to choose their password" in page_text(r)
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "marta@buyer.example"))
@@ -219,9 +259,9 @@ def test_inviting_an_existing_user_links_the_account_adds_the_role_and_notifies(
         org = make_organisation(owner=person, legal_name="Esistente S.r.l.")
         vat = org.vat_number
         db.session.commit()
-    url = f"/events/{world['event']}/participants"
-    r = post(staff_client, url, invitation(full_name="Paolo", email="Paolo@Example.eu", vat_number=vat, legal_name="",
-                                          nuts2_region="", kind="corporate_buyer"), follow_redirects=True)
+    r = invite(staff_client, world, invitation(full_name="Paolo", email="Paolo@Example.eu", vat_number=vat,
+                                               legal_name="", nuts2_region="", kind="corporate_buyer"),
+               follow_redirects=True)
     assert "already had an account" in page_text(r)
     with app.app_context():
         person = db.session.scalar(select(User).where(User.email == "paolo@example.eu"))
@@ -236,7 +276,7 @@ def test_inviting_an_existing_user_links_the_account_adds_the_role_and_notifies(
     [mail] = mails_to(outbox, "paolo@example.eu")
     assert "invited" in mail["Subject"]
     # Inviting the same organisation again is refused next to its VAT number.
-    r = post(staff_client, url, invitation(email="paolo@example.eu", vat_number=vat))
+    r = invite(staff_client, world, invitation(email="paolo@example.eu", vat_number=vat))
     assert r.status_code == 200 and "already takes part" in field_error(r, "invite-vat_number")
 
 
@@ -252,7 +292,7 @@ def test_a_bad_invitation_is_shown_next_to_its_field_and_saves_nothing(app, worl
                                                                        field, words):
     with app.app_context():
         users, organisations = count(User), count(Organisation)
-    r = post(staff_client, f"/events/{world['event']}/participants", invitation(**changes))
+    r = invite(staff_client, world, invitation(**changes))
     assert r.status_code == 200
     assert words in field_error(r, f"invite-{field}")
     assert 'value="Marta Compratrice"' in page_text(r)
@@ -263,8 +303,8 @@ def test_a_bad_invitation_is_shown_next_to_its_field_and_saves_nothing(app, worl
 
 
 def test_a_buyer_outside_the_country_is_outside_the_region_without_nuts(app, world, staff_client):
-    r = post(staff_client, f"/events/{world['event']}/participants",
-             invitation(country="CH", vat_number="CHE123456789", nuts2_region="", email="hans@example.ch"))
+    r = invite(staff_client, world,
+               invitation(country="CH", vat_number="CHE123456789", nuts2_region="", email="hans@example.ch"))
     assert r.status_code == 302, page_text(r)
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "hans@example.ch"))
@@ -279,11 +319,12 @@ def test_staff_withdraw_a_participant_with_a_reason_and_its_requests_go(app, wor
         db.session.commit()
         request_id = request.id
     url = f"/events/{world['event']}/participants"
-    r = post(staff_client, url, {"action": "withdraw", "participant_id": str(world["beta"]), "reason": ""},
-             follow_redirects=True)
+    withdraw = f"{url}/{world['beta']}/withdraw"
+    r = post(staff_client, withdraw, {"reason": ""}, page=url, follow_redirects=True)
     assert "Say why" in page_text(r)
-    r = post(staff_client, url, {"action": "withdraw", "participant_id": str(world["beta"]),
-                                 "reason": "The buyer cancelled its trip."}, follow_redirects=True)
+    r = post(staff_client, withdraw + "?side=buyer", {"reason": "The buyer cancelled its trip."}, page=url)
+    assert r.headers["Location"].endswith(f"{url}?side=buyer")  # back to the list as it was filtered
+    r = staff_client.get(r.headers["Location"])
     assert "is withdrawn" in page_text(r)
     with app.app_context():
         assert db.session.get(Participant, world["beta"]).status == "withdrawn"
@@ -299,8 +340,8 @@ def test_a_participant_with_meetings_placed_cannot_be_withdrawn(app, world, staf
         alfa, beta = db.session.get(Participant, world["alfa"]), db.session.get(Participant, world["beta"])
         make_meeting(make_request(alfa, beta), alfa.event.slots[0])
         db.session.commit()
-    r = post(staff_client, f"/events/{world['event']}/participants",
-             {"action": "withdraw", "participant_id": str(world["alfa"]), "reason": "No longer interested."},
+    url = f"/events/{world['event']}/participants"
+    r = post(staff_client, f"{url}/{world['alfa']}/withdraw", {"reason": "No longer interested."}, page=url,
              follow_redirects=True)
     assert "cancel it in the schedule first" in page_text(r)
     with app.app_context():

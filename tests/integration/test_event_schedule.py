@@ -16,7 +16,7 @@ from benchmarks.util import count_queries
 from opsapp.core.models import AuditEntry, Notification
 from opsapp.core.roles import Role
 from opsapp.core.timeutil import utcnow
-from opsapp.events import conflicts, schedule
+from opsapp.events import conflicts, schedule, schedule_runs
 from opsapp.events.models import (
     Event,
     EventPhase,
@@ -159,7 +159,7 @@ def test_build_problem_reflects_availability_limits_locks_and_who_takes_part(app
         make_meeting(db.session.get(MeetingRequest, world["bianchi-acme"]), slots[5], table=1)  # unlocked
         db.session.commit()
 
-        problem = schedule.build_problem(event)
+        problem = schedule_runs.build_problem(event)
         assert [s.id for s in problem.slots] == [s.key for s in slots]
         assert {s.tables for s in problem.slots} == {4}
         people = {p.id: p for p in problem.participants}
@@ -186,11 +186,11 @@ def test_a_locked_meeting_in_a_slot_marked_unavailable_later_is_kept_not_refused
         rossi.unavailable_slots = [slots[0]]
         rossi.max_meetings = 0
         db.session.commit()
-        problem = schedule.build_problem(event)
+        problem = schedule_runs.build_problem(event)
         spec = next(p for p in problem.participants if p.id == rossi.key)
         assert slots[0].key in spec.available and spec.max_meetings == 1
         staff = db.session.get(type(rossi.contact), world["staff"])
-        run = schedule.run(staff, event, time_limit=2)
+        run = schedule_runs.run(staff, event, time_limit=2)
         db.session.commit()
         assert run.status == "done"
         [kept] = [m for m in live(event.id) if m.locked]
@@ -295,9 +295,9 @@ def test_a_background_run_solves_outside_the_request_and_tells_the_starter(app, 
     with app.app_context():
         staff = db.session.get(type(db.session.get(Participant, world["rossi"]).contact), world["staff"])
         event = db.session.get(Event, world["event"])
-        run = schedule.start_run(staff, event)
+        run = schedule_runs.start_run(staff, event)
         db.session.commit()
-        thread = schedule.run_in_background(run.id, 2.0)
+        thread = schedule_runs.run_in_background(run.id, 2.0)
         db.session.remove()
     thread.join(60)
     with app.app_context():
@@ -618,7 +618,7 @@ def test_the_grid_of_a_demo_sized_event_renders_in_few_queries(app):
         db.session.commit()
         staff = db.session.scalar(select(type(smes[0].contact)).where(type(smes[0].contact).email
                                                                        == "staff@example.eu"))
-        run = schedule.run(staff, event, time_limit=5)
+        run = schedule_runs.run(staff, event, time_limit=5)
         db.session.commit()
         assert run.status == "done" and run.requests == 400
         event_id, scheduled = event.id, run.scheduled
@@ -649,3 +649,62 @@ def test_a_rerun_after_publication_keeps_the_replaced_meetings_as_cancelled_for_
         assert replaced and all(m.status == MeetingStatus.CANCELLED.value and m.replaced_by_run_id for m in replaced)
         assert len(live(world["event"])) == 5  # every request placed again, none left out as "cancelled"
         check_grid(world["event"])
+
+
+def test_only_meetings_the_participants_may_have_seen_reach_their_calendars(app, world, staff_client):
+    """A meeting cancelled before the agendas were first published never shows (no CANCELLED event
+    in the .ics, its cancel page 404 for its sides); one replaced by a run after the publication is
+    sent as CANCELLED, so that calendars drop it."""
+    from icalendar import Calendar
+
+    run_via_page(staff_client, world)
+    with app.app_context():
+        early_id = db.session.scalar(select(Meeting.id).where(Meeting.request_id == world["rossi-beta"],
+                                                              Meeting.status != "cancelled"))
+    cancel = f"/events/meetings/{early_id}/cancel"
+    r = post(staff_client, cancel, {"reason": "Beta asked before the agendas were out"},
+             f"/events/meetings/{early_id}/move")
+    assert r.status_code == 302
+    event_page = f"/events/{world['event']}"
+    post(staff_client, f"{event_page}/phase", {"phase": "agendas_published"}, page=event_page)
+    post(staff_client, f"{event_page}/phase", {"phase": "scheduling"}, page=event_page)  # taken back to rework
+    with app.app_context():
+        verdi = db.session.get(Participant, world["verdi"])
+        verdi.unavailable_slots = list(verdi.event.slots)  # Verdi can no longer come: no slot for Verdi-Acme
+        db.session.commit()
+        replaced_id = db.session.scalar(select(Meeting.id).where(Meeting.request_id == world["verdi-acme"],
+                                                                 Meeting.status != "cancelled"))
+    run_via_page(staff_client, world)
+    post(staff_client, f"{event_page}/phase", {"phase": "agendas_published"}, page=event_page)
+    with app.app_context():
+        replaced = db.session.get(Meeting, replaced_id)
+        assert replaced.status == "cancelled" and replaced.replaced_by_run_id is not None
+        assert db.session.get(Event, world["event"]).phase == "agendas_published"
+
+    def calendar(email) -> dict[str, str]:
+        response = client_of(app, email).get(f"/events/{world['event']}/agenda.ics")
+        assert response.status_code == 200
+        return {str(v["UID"]): str(v["STATUS"]) for v in Calendar.from_ical(response.data).walk("VEVENT")}
+
+    assert calendar("verdi@example.eu") == {f"meeting-request-{world['verdi-acme']}@opsapp": "CANCELLED"}
+    rossi = calendar("rossi@example.eu")
+    assert f"meeting-request-{world['rossi-beta']}@opsapp" not in rossi
+    assert rossi[f"meeting-request-{world['rossi-acme']}@opsapp"] == "CONFIRMED"
+    # The cancel page of a meeting its sides never saw answers 404 to them, not to staff.
+    assert client_of(app, "rossi@example.eu").get(cancel).status_code == 404
+    assert client_of(app, "beta@example.eu").get(cancel).status_code == 404
+    assert staff_client.get(cancel).status_code == 200
+    assert client_of(app, "verdi@example.eu").get(f"/events/meetings/{replaced_id}/cancel").status_code == 200
+
+
+def test_a_run_lost_long_ago_is_marked_interrupted_in_words(app, world, staff_client):
+    """The reasons a run failed are worded through gettext, not left as raw codes."""
+    with app.app_context():
+        stale = ScheduleRun(event_id=world["event"], status="running", started_at=utcnow() - timedelta(hours=2))
+        db.session.add(stale)
+        db.session.commit()
+        stale_id = stale.id
+    run_via_page(staff_client, world)
+    with app.app_context():
+        stale = db.session.get(ScheduleRun, stale_id)
+        assert stale.status == "failed" and stale.error.startswith("Interrupted: the run did not finish")

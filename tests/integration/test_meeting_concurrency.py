@@ -1,6 +1,6 @@
 """Meetings under concurrent changes: fifty staff members put meetings into one slot at the
 same moment, each in their own thread, application context and database session, through
-the service (`schedule.place`). A participant never ends up in two meetings of one slot,
+the service (`schedule_grid.place`). A participant never ends up in two meetings of one slot,
 and a table never holds two meetings: exactly one attempt wins, the others are refused
 with a message (row locks on PostgreSQL, immediate transactions on SQLite, the partial
 unique indexes as the last guard). Runs on the suite's database (SQLite or PostgreSQL)."""
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from opsapp.accounts.models import User
 from opsapp.core.roles import Role
-from opsapp.events import schedule
+from opsapp.events import schedule_grid
 from opsapp.events.models import EventPhase, EventSlot, Meeting, MeetingRequest, Side
 from opsapp.events.pages import EventError
 from opsapp.extensions import db
@@ -38,7 +38,7 @@ def _race(app, staff_id: int, attempts: list[tuple[int, int, int]]):
                 actor = db.session.get(User, staff_id)
                 request = db.session.get(MeetingRequest, request_id)
                 slot = db.session.get(EventSlot, slot_id)
-                meeting = schedule.place(actor, request, slot, table)
+                meeting = schedule_grid.place(actor, request, slot, table)
                 db.session.commit()
                 placed.append(meeting.id)
             except EventError as error:

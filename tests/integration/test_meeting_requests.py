@@ -252,6 +252,30 @@ def test_no_request_to_the_same_side_another_event_or_a_withdrawn_participant(ap
     assert client_of(app, "omega@example.eu").get(new_url(world, "gamma")).status_code == 404
 
 
+def test_only_registered_participants_send_and_receive_requests(app, world):
+    """Review fix: the marketplace lists registered profiles only; the server holds to it."""
+    client = client_of(app, "alfa@example.eu")
+    page = text(client.get(new_url(world, "gamma")))
+    with app.app_context():
+        db.session.get(Participant, world["gamma"]).status = "invited"
+        db.session.commit()
+    assert client.get(new_url(world, "gamma")).status_code == 404  # not in the marketplace: no form
+    with app.app_context():
+        alfa, gamma = db.session.get(Participant, world["alfa"]), db.session.get(Participant, world["gamma"])
+        with pytest.raises(request_service.EventError):
+            request_service.send(alfa.organisation.memberships[0].user, db.session.get(Event, world["event"]),
+                                 alfa, gamma, "Hello", 3)
+        db.session.rollback()
+        gamma = db.session.get(Participant, world["gamma"])
+        gamma.status = "registered"
+        db.session.get(Participant, world["alfa"]).status = "invited"
+        db.session.commit()
+    r = client.post(new_url(world, "gamma"), data={"csrf_token": csrf_from(page), "message": "Hi", "priority": "3"})
+    assert r.status_code == 404  # an SME that has not registered has no marketplace yet
+    with app.app_context():
+        assert count(MeetingRequest) == 0
+
+
 # --- answering ---------------------------------------------------------------------------------------
 
 
@@ -328,6 +352,41 @@ def test_an_expired_or_answered_request_cannot_be_answered(app, world):
         assert the_request(second).status == "declined"
 
 
+def _set_phase(app, world, phase: EventPhase) -> None:
+    with app.app_context():
+        db.session.get(Event, world["event"]).phase = phase.value
+        db.session.commit()
+
+
+def test_in_scheduling_a_pending_request_can_be_declined_but_not_accepted(app, world):
+    """One rule for answering: accept while booking is open, decline in booking or scheduling."""
+    first, second = _pending(app, world), _pending(app, world, sme="beta")
+    _set_phase(app, world, EventPhase.SCHEDULING)
+    client = client_of(app, "gamma@example.eu")
+    page = text(client.get(f"/events/{world['event']}/requests"))
+    assert 'value="decline"' in page
+    assert 'value="accept"' not in page  # only declining is offered now
+    r = answer(client, world, first, "accept")
+    assert "can be accepted only while the event is in booking" in text(r)
+    r = answer(client, world, second, "decline", "Too late for us")
+    assert "You declined" in text(r)
+    with app.app_context():
+        assert the_request(first).status == "pending" and the_request(second).status == "declined"
+
+
+def test_once_agendas_are_published_a_pending_request_is_no_longer_answered(app, world):
+    request_id = _pending(app, world)
+    _set_phase(app, world, EventPhase.AGENDAS_PUBLISHED)
+    client = client_of(app, "gamma@example.eu")
+    assert 'value="decline"' not in text(client.get(f"/events/{world['event']}/requests"))
+    r = answer(client, world, request_id, "decline")
+    assert "can be declined only while the event is in booking or scheduling" in text(r)
+    with app.app_context():
+        assert the_request(request_id).status == "pending"
+        gamma = db.session.get(Participant, world["gamma"]).contact
+        assert request_service.to_answer(gamma) == []  # nor listed on the home page
+
+
 # --- withdrawing ----------------------------------------------------------------------------------------
 
 
@@ -354,11 +413,19 @@ def test_the_receiver_cannot_withdraw_and_a_scheduled_one_goes_through_staff(app
         make_meeting(req, db.session.get(Event, world["event"]).slots[0])
         db.session.commit()
     alfa = client_of(app, "alfa@example.eu")
+    page = text(alfa.get(f"/events/{world['event']}/requests"))
+    assert f"/events/requests/{request_id}/withdraw" not in page and "To cancel it, ask the event staff." in page
     r = post(alfa, f"/events/requests/{request_id}/withdraw", {}, page=f"/events/{world['event']}/requests",
              follow_redirects=True)
     assert "ask the event staff" in text(r)
     with app.app_context():
         assert the_request(request_id).status == "accepted"
+        req = the_request(request_id)
+        from opsapp.accounts.models import User
+
+        staff = db.session.scalar(select(User).where(User.email == "staff@example.eu"))
+        assert not request_service.can_withdraw(req.sme.contact, req)  # a live meeting holds it
+        assert not request_service.can_withdraw(staff, req)
 
 
 def test_staff_withdraw_a_request_and_both_sides_are_told(app, world, outbox):
@@ -456,6 +523,22 @@ def test_staff_are_not_held_to_quotas_and_either_side_answers_their_request(app,
     r = answer(client_of(app, "alfa@example.eu"), world, req.id, "accept")
     with app.app_context():
         assert the_request(req.id).status == "accepted"
+
+
+def test_staff_add_an_unforced_request_only_while_it_can_be_answered(app, world):
+    """Review fix: outside booking a pending request could only expire (`accept` needs booking)."""
+    with app.app_context():
+        db.session.get(Event, world["event"]).phase = EventPhase.SCHEDULING.value  # deadline still ahead
+        db.session.commit()
+    staff = client_of(app, "staff@example.eu")
+    url = STAFF_NEW.format(world["event"])
+    data = {"sme_id": str(world["alfa"]), "buyer_id": str(world["delta"]), "priority": "2", "message": ""}
+    r = post(staff, url, data, page=url)
+    assert r.status_code == 200 and any("only while the event is in booking" in e for e in field_errors(r))
+    with app.app_context():
+        assert count(MeetingRequest) == 0
+    r = post(staff, url, {**data, "force": "y"}, page=url, follow_redirects=True)
+    assert "accepted on both sides" in text(r), field_errors(r)
 
 
 def test_staff_form_refuses_a_duplicate_and_keeps_the_choice(app, world):
