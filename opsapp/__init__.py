@@ -25,7 +25,7 @@ BLUEPRINTS = (
     "opsapp.core:bp",
     "opsapp.accounts:bp",
     "opsapp.calls:bp",
-    "opsapp.events:bp",
+    "opsapp.events.blueprint:bp",
 )
 
 

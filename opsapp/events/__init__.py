@@ -24,18 +24,7 @@ Where things live:
   changes).
 - pages: `*_views.py` with their forms in `*_forms.py` (`forms_common.py`), `pages.py`
   (loading, rendering, refusals, downloads; the shared helpers of `core.pages`), `search.py`
-  (the "contains" of list filters); jobs in `jobs.py`.
+  (the "contains" of list filters); jobs in `jobs.py`. The pages hang on the blueprint of
+  `blueprint.py`, which this package does not import, so that `python -m
+  opsapp.events.scheduling` stays a light program (neither Flask pages nor the database).
 """
-
-from flask import Blueprint
-
-bp = Blueprint("events", __name__, template_folder="templates", url_prefix="/events")
-
-from opsapp.events import (  # noqa: E402,F401
-    agenda_views,
-    design_views,
-    followup_views,
-    participant_views,
-    request_views,
-    schedule_views,
-)

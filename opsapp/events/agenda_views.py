@@ -19,7 +19,8 @@ from opsapp.core import home
 from opsapp.core.permissions import roles_required, signed_in
 from opsapp.core.roles import PROGRAMME_STAFF, Role
 from opsapp.core.timeutil import utcnow
-from opsapp.events import agendas, bp, day, outcomes
+from opsapp.events import agendas, day, outcomes
+from opsapp.events.blueprint import bp
 from opsapp.events.followup_forms import CheckinFilterForm, CheckinMarkForm
 from opsapp.events.models import ParticipantStatus, TrainingKind
 from opsapp.events.pages import EventError, actor, download, language_name, refuse_action, render

@@ -15,7 +15,8 @@ from flask_babel import lazy_gettext as _l
 from opsapp.core import home, navigation
 from opsapp.core.permissions import roles_required
 from opsapp.core.roles import PROGRAMME_STAFF, Role
-from opsapp.events import bp, cockpit, design, permissions
+from opsapp.events import cockpit, design, permissions
+from opsapp.events.blueprint import bp
 from opsapp.events.design_forms import EventFilterForm, EventForm, PhaseForm
 from opsapp.events.models import EventPhase
 from opsapp.events.pages import EventError, actor, refuse, refuse_action, render, viewable_event

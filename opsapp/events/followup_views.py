@@ -23,7 +23,8 @@ from opsapp.core.money import format_money
 from opsapp.core.permissions import roles_required, signed_in
 from opsapp.core.roles import PROGRAMME_STAFF, Role
 from opsapp.core.timeutil import format_in_zone
-from opsapp.events import bp, day, outcomes
+from opsapp.events import day, outcomes
+from opsapp.events.blueprint import bp
 from opsapp.events.followup_forms import (
     ContractFilterForm,
     ContractForm,

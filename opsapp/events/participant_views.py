@@ -17,8 +17,9 @@ from flask_login import current_user
 from opsapp.accounts.forms import EmptyForm
 from opsapp.core.permissions import deny, roles_required
 from opsapp.core.roles import PROGRAMME_STAFF, Role
-from opsapp.events import bp, cockpit, design, permissions, states
+from opsapp.events import cockpit, design, permissions, states
 from opsapp.events import participants as service
+from opsapp.events.blueprint import bp
 from opsapp.events.models import ParticipantStatus, Side
 from opsapp.events.pages import (
     EventError,

@@ -28,7 +28,8 @@ from opsapp.core.permissions import roles_required, signed_in
 from opsapp.core.redirects import safe_next
 from opsapp.core.roles import PROGRAMME_STAFF, Role
 from opsapp.core.timeutil import utcnow
-from opsapp.events import bp, marketplace, matching, requests, states
+from opsapp.events import marketplace, matching, requests, states
+from opsapp.events.blueprint import bp
 from opsapp.events.models import MeetingRequest, Participant, RequestStatus, Side
 from opsapp.events.pages import (
     EventError,

@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext as _l
 from opsapp.core import home
 from opsapp.core.permissions import roles_required, signed_in
 from opsapp.core.roles import PROGRAMME_STAFF, Role
-from opsapp.events import bp, permissions, schedule, schedule_grid, schedule_runs
+from opsapp.events import permissions, schedule, schedule_grid, schedule_runs
+from opsapp.events.blueprint import bp
 from opsapp.events.models import MeetingRequest, ScheduleRunStatus
 from opsapp.events.pages import (
     EventError,
