@@ -25,7 +25,9 @@ BLUEPRINTS = (
     "opsapp.core:bp",
     "opsapp.accounts:bp",
     "opsapp.calls:bp",
+    "opsapp.cohorts:bp",
     "opsapp.events.blueprint:bp",
+    "opsapp.vouchers:bp",
 )
 
 

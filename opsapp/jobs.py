@@ -166,4 +166,6 @@ def purge_expired_tokens(now: datetime) -> str:
     purged_sessions = sessions.purge_stale(now)
     return f"{purged_tokens} tokens, {purged_sessions} sessions purged"
 from opsapp.calls import jobs as _calls_jobs  # noqa: E402,F401
+from opsapp.cohorts import jobs as _cohorts_jobs  # noqa: E402,F401
 from opsapp.events import jobs as _events_jobs  # noqa: E402,F401
+from opsapp.vouchers import jobs as _vouchers_jobs  # noqa: E402,F401

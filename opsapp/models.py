@@ -26,6 +26,22 @@ from opsapp.calls.models import (  # noqa: F401
     Question,
     Score,
 )
+from opsapp.cohorts.models import (  # noqa: F401
+    Attendance,
+    CoachingSession,
+    CoachingTheme,
+    Cohort,
+    CohortMember,
+    InvestorIntroduction,
+    MentorConflict,
+    MentorProfile,
+    Mentorship,
+    Milestone,
+    Need,
+    ObligationReminder,
+    Seal,
+    SessionNote,
+)
 from opsapp.core.models import AuditEntry, JobRun, Notification, StoredFile  # noqa: F401
 from opsapp.events.models import (  # noqa: F401
     Event,
@@ -40,4 +56,11 @@ from opsapp.events.models import (  # noqa: F401
     SupplyContract,
     TrainingAttendance,
     TrainingSession,
+)
+from opsapp.vouchers.models import (  # noqa: F401
+    CostCategory,
+    DeclaredAid,
+    ExpenseLine,
+    Voucher,
+    VoucherScheme,
 )

@@ -29,7 +29,9 @@ def wipe() -> None:
 def load(reset: bool = False) -> list[str]:
     from opsapp.demo import accounts as accounts_stage
     from opsapp.demo import calls as calls_stage
+    from opsapp.demo import cohorts as cohorts_stage
     from opsapp.demo import events as events_stage
+    from opsapp.demo import vouchers as vouchers_stage
 
     if reset:
         wipe()
@@ -37,7 +39,9 @@ def load(reset: bool = False) -> list[str]:
     summary: list[str] = []
     ctx = accounts_stage.load(rng, summary)
     ctx.update(calls_stage.load(rng, ctx, summary))
+    ctx.update(cohorts_stage.load(rng, ctx, summary))
     ctx.update(events_stage.load(rng, ctx, summary))
+    ctx.update(vouchers_stage.load(rng, ctx, summary))
     db.session.commit()
     summary.append(f"Every demo account signs in with the password {PASSWORD}.")
     return summary

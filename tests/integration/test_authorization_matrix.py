@@ -70,11 +70,13 @@ OUTSIDERS = ("applicant_b", "buyer", "evaluator", "evaluator_conflicted")
 # URL parameters naming objects that belong to applicant A (or, swapped, to applicant B).
 OBJECT_PARAMS = ("organisation_id", "user_id", "notification_id", "file_id", "document_id",
                  "membership_id", "link_id", "session_id", "application_id", "assignment_id",
-                 "participant_id", "request_id", "meeting_id", "contract_id")
+                 "participant_id", "request_id", "meeting_id", "contract_id",
+                 "voucher_id", "line_id", "aid_id", "member_id", "seal_id", "milestone_id")
 # Where a parameter names another object: (a piece of the rule, the parameter, the key of the object).
 BY_ROUTE = (
     ("<int:application_id>", "file_id", "application_file_id"),  # an attachment of the application
     ("/staff/evaluators/", "user_id", "evaluator_user_id"),  # the evaluator assigned to A's application
+    ("/sessions/<int:session_id>", "session_id", "coaching_session_id"),  # a coaching session of A's
 )
 # Other values each parameter is also tried with, one parameter at a time (A's own, or shared ones).
 VARIANTS = {"application_id": "decided_application_id", "call_id": "decided_call_id", "fmt": "other_fmt"}
@@ -259,6 +261,44 @@ def _event(users: dict[str, User], a: Person, b: Person) -> dict:
     return {"event_id": event.id}
 
 
+def _vouchers_and_cohorts(users: dict[str, User], a: Person, b: Person) -> dict:
+    """A and B each hold a voucher with a claim line and its receipt, and declared aid; both are in
+    a running cohort with a mentor (the "mentor" role mentors neither), a coaching session, a
+    milestone and a seal. Returns the shared parameters."""
+    from opsapp.cohorts.models import Milestone, Seal, SessionNote
+    from opsapp.vouchers.claiming import RECEIPT_PURPOSE
+    from opsapp.vouchers.models import ExpenseLine
+    from tests.factories_cohorts import make_cohort, make_member, make_session
+    from tests.factories_vouchers import make_declared_aid, make_scheme, make_voucher
+
+    scheme = make_scheme()
+    cohort = make_cohort()
+    for person, tag in ((a, "Alfa"), (b, "Beta")):
+        owner = db.session.get(User, person.user_id)
+        organisation = db.session.get(Organisation, person.objects["organisation_id"])
+        voucher = make_voucher(scheme, organisation, purpose=f"{tag} trip to the buyers of Lyon")
+        upload = FileStorage(io.BytesIO(_pdf(f"{tag} train ticket")), filename=f"{tag.lower()}-ticket.pdf",
+                             content_type="application/pdf")
+        receipt = files.store(upload, purpose=RECEIPT_PURPOSE, uploaded_by=owner, organisation_id=organisation.id)
+        line = ExpenseLine(voucher_id=voucher.id, category_id=scheme.cost_categories[0].id,
+                           spent_on=voucher.granted_on, description=f"{tag} train to Lyon", amount=120,
+                           receipt_id=receipt.id)
+        aid = make_declared_aid(organisation, "12000.00", grantor=f"{tag} Fondazione Grantor")
+        member = make_member(cohort, user=owner, organisation=organisation, goals=f"{tag} goals: enter Germany")
+        session = make_session(cohort, [member], title=f"{tag} pitch rehearsal")
+        milestone = Milestone(member_id=member.id, title=f"{tag} first German client", due_on=utcnow().date())
+        seal = Seal(member_id=member.id, code=f"SOE-{tag[:4].upper()}-7K3M-Q9TX", issued_on=utcnow().date())
+        db.session.add_all([line, milestone, seal])
+        db.session.flush()
+        db.session.add(SessionNote(session_id=session.id, member_id=member.id, body=f"{tag} note: sharpen the ask"))
+        db.session.flush()
+        person.objects.update(voucher_id=voucher.id, line_id=line.id, aid_id=aid.id, member_id=member.id,
+                              coaching_session_id=session.id, milestone_id=milestone.id, seal_id=seal.id)
+        person.secrets += [voucher.purpose, line.description, aid.grantor, member.goals, milestone.title,
+                           seal.code, f"{tag} note: sharpen the ask"]
+    return {"scheme_id": scheme.id, "cohort_id": cohort.id}
+
+
 @pytest.fixture
 def world(app) -> World:
     with app.app_context():
@@ -273,6 +313,7 @@ def world(app) -> World:
         domain = make_s3_domains()[0]
         shared = _call_cycle(app, users, a, b)
         shared.update(_event(users, a, b))
+        shared.update(_vouchers_and_cohorts(users, a, b))
         conflicted = shared.pop("conflicted_assignment_id")
         db.session.commit()
         return World(emails=emails, a=a, b=b, shared={"domain_id": domain.id, **shared},
@@ -594,6 +635,12 @@ def _rows_of(person: Person) -> dict[str, list]:
         for column in ("sme_id", "participant_id"):
             if column in table.c:
                 conditions.append(table.c[column].in_(participant_ids))
+        if "voucher_id" in table.c:
+            vouchers = db.metadata.tables["vouchers"]
+            conditions.append(table.c.voucher_id.in_(select(vouchers.c.id).where(vouchers.c.organisation_id == org_id)))
+        if "member_id" in table.c:
+            members = db.metadata.tables["cohort_members"]
+            conditions.append(table.c.member_id.in_(select(members.c.id).where(members.c.organisation_id == org_id)))
         if table.name == "organisations":
             conditions.append(table.c.id == org_id)
         if table.name == "users":
