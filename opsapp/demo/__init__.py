@@ -20,7 +20,12 @@ def database_is_empty() -> bool:
 
 
 def wipe() -> None:
-    """Delete every row of every table (children first)."""
+    """Delete every row of every table (children first), and the stored files they name."""
+    from opsapp.core import files
+    from opsapp.core.models import StoredFile
+
+    for stored in db.session.scalars(select(StoredFile)):
+        files.path_of(stored).unlink(missing_ok=True)
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     db.session.flush()
