@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opsapp.accounts.sme import SizeClass  # noqa: F401  (the rule owns the classes)
+from opsapp.core.modelling import BilingualName
 from opsapp.core.roles import Role
 from opsapp.core.timeutil import utcnow
 from opsapp.core.types import Money, UTCDateTime
@@ -219,7 +220,7 @@ organisation_s3_domains = Table(
 )
 
 
-class S3Domain(db.Model):
+class S3Domain(BilingualName, db.Model):
     """A smart-specialisation (S3) priority domain of the region; an editable list."""
 
     __tablename__ = "s3_domains"
@@ -230,8 +231,6 @@ class S3Domain(db.Model):
     name_it: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    def name(self, locale: str = "en") -> str:
-        return self.name_it if str(locale).startswith("it") else self.name_en
 
 
 class Organisation(db.Model):

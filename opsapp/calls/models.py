@@ -36,15 +36,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opsapp.accounts.models import Organisation, S3Domain, User
+from opsapp.core.modelling import BilingualName, sql_in
 from opsapp.core.models import StoredFile
 from opsapp.core.timeutil import utcnow
 from opsapp.core.types import Money, UTCDateTime
 from opsapp.extensions import db
-
-
-def _in(values) -> str:
-    return "({})".format(", ".join(f"'{v}'" for v in values))
-
 
 # --- programmes and editions ---------------------------------------------------------
 
@@ -63,7 +59,7 @@ class ProgrammeKind(enum.StrEnum):
         return self.value.replace("_", "-")
 
 
-class Programme(db.Model):
+class Programme(BilingualName, db.Model):
     __tablename__ = "programmes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,10 +71,8 @@ class Programme(db.Model):
 
     editions: Mapped[list[Edition]] = relationship(back_populates="programme", order_by="Edition.year")
 
-    __table_args__ = (CheckConstraint(f"kind IN {_in(ProgrammeKind)}", name="known_kind"),)
+    __table_args__ = (CheckConstraint(f"kind IN {sql_in(ProgrammeKind)}", name="known_kind"),)
 
-    def name(self, locale: str = "en") -> str:
-        return self.name_it if str(locale).startswith("it") else self.name_en
 
 
 class Edition(db.Model):
@@ -190,9 +184,9 @@ class Call(db.Model):
     applications: Mapped[list[Application]] = relationship(back_populates="call")
 
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(CallStatus)}", name="known_status"),
-        CheckConstraint(f"audience IN {_in(CallAudience)}", name="known_audience"),
-        CheckConstraint(f"aggregation IN {_in(Aggregation)}", name="known_aggregation"),
+        CheckConstraint(f"status IN {sql_in(CallStatus)}", name="known_status"),
+        CheckConstraint(f"audience IN {sql_in(CallAudience)}", name="known_audience"),
+        CheckConstraint(f"aggregation IN {sql_in(Aggregation)}", name="known_aggregation"),
         CheckConstraint("places >= 1", name="places_positive"),
         CheckConstraint("evaluators_per_application BETWEEN 1 AND 10", name="evaluators_in_range"),
         CheckConstraint("divergence > 0", name="divergence_positive"),
@@ -257,7 +251,7 @@ class Question(db.Model):
     call: Mapped[Call] = relationship(back_populates="questions")
 
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(QuestionKind)}", name="known_kind"),
+        CheckConstraint(f"kind IN {sql_in(QuestionKind)}", name="known_kind"),
         CheckConstraint("page >= 1", name="page_positive"),
         CheckConstraint("max_length IS NULL OR max_length > 0", name="max_length_positive"),
         UniqueConstraint("call_id", "baseline_key"),
@@ -378,10 +372,10 @@ class Application(db.Model):
 
     __table_args__ = (
         UniqueConstraint("call_id", "live_key"),
-        CheckConstraint(f"status IN {_in(ApplicationStatus)}", name="known_status"),
-        CheckConstraint(f"eligibility IN {_in(Eligibility)}", name="known_eligibility"),
-        CheckConstraint(f"outcome IS NULL OR outcome IN {_in(Outcome)}", name="known_outcome"),
-        CheckConstraint(f"place_status IS NULL OR place_status IN {_in(PlaceStatus)}", name="known_place_status"),
+        CheckConstraint(f"status IN {sql_in(ApplicationStatus)}", name="known_status"),
+        CheckConstraint(f"eligibility IN {sql_in(Eligibility)}", name="known_eligibility"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN {sql_in(Outcome)}", name="known_outcome"),
+        CheckConstraint(f"place_status IS NULL OR place_status IN {sql_in(PlaceStatus)}", name="known_place_status"),
         CheckConstraint("(status IN ('draft', 'submitted')) = (live_key IS NOT NULL)", name="live_key_when_live"),
         CheckConstraint("status = 'draft' OR submitted_at IS NOT NULL OR status = 'withdrawn'", name="submitted_has_time"),
         CheckConstraint("deminimis_declared IS NULL OR deminimis_declared >= 0", name="deminimis_not_negative"),
@@ -507,7 +501,7 @@ class Assignment(db.Model):
 
     __table_args__ = (
         UniqueConstraint("application_id", "evaluator_id"),
-        CheckConstraint(f"status IN {_in(AssignmentStatus)}", name="known_status"),
+        CheckConstraint(f"status IN {sql_in(AssignmentStatus)}", name="known_status"),
         CheckConstraint("status != 'submitted' OR submitted_at IS NOT NULL", name="submitted_has_time"),
     )
 

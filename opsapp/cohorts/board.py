@@ -148,17 +148,20 @@ def _milestones(cohort_id: int, today: date) -> dict[int, tuple[int, int]]:
 
 
 def _mentors(cohort_id: int) -> dict[int, list[str]]:
+    """Each member's current mentors; for a member with none current (a cohort that ended), the
+    mentors it had."""
     rows = db.session.scalars(
         select(Mentorship)
         .join(CohortMember, CohortMember.id == Mentorship.member_id)
-        .where(CohortMember.cohort_id == cohort_id, Mentorship.confirmed_at.is_not(None),
-               Mentorship.ended_at.is_(None))
+        .where(CohortMember.cohort_id == cohort_id, Mentorship.confirmed_at.is_not(None))
         .options(joinedload(Mentorship.mentor).joinedload(MentorProfile.user))
         .order_by(Mentorship.id))
-    names: dict[int, list[str]] = defaultdict(list)
+    current: dict[int, list[str]] = defaultdict(list)
+    former: dict[int, list[str]] = defaultdict(list)
     for mentorship in rows:
-        names[mentorship.member_id].append(mentorship.mentor.user.display_name)
-    return dict(names)
+        kept = former if mentorship.ended_at is not None else current
+        kept[mentorship.member_id].append(mentorship.mentor.user.display_name)
+    return {member_id: current.get(member_id) or former[member_id] for member_id in {*current, *former}}
 
 
 def _obligations(organisation_ids: list[int]) -> dict[int, list[Obligation]]:

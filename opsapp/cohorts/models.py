@@ -14,7 +14,6 @@ completion criteria in `completion.py`.
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -37,22 +36,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opsapp.accounts.models import Organisation, S3Domain, User
 from opsapp.calls.models import Application, Call, Edition
+from opsapp.core.modelling import BilingualName, LabelledEnum, label_with, sql_in
 from opsapp.core.timeutil import utcnow
 from opsapp.core.types import Money, UTCDateTime
 from opsapp.extensions import db
 
 
-def _in(values) -> str:
-    return "({})".format(", ".join(f"'{v}'" for v in values))
-
-
-class _Labelled(enum.StrEnum):
-    @property
-    def label(self) -> str:
-        return str(_LABELS[type(self)][self])
-
-
-class CoachingTheme(db.Model):
+class CoachingTheme(BilingualName, db.Model):
     """A coaching theme offered (entrepreneurial finance, international marketing, ...); editable."""
 
     __tablename__ = "coaching_themes"
@@ -63,14 +53,12 @@ class CoachingTheme(db.Model):
     name_it: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    def name(self, locale: str = "en") -> str:
-        return self.name_it if str(locale).startswith("it") else self.name_en
 
 
 # --- the cohort ---------------------------------------------------------------------------------
 
 
-class CohortStatus(_Labelled):
+class CohortStatus(LabelledEnum):
     PLANNED = "planned"
     RUNNING = "running"
     COMPLETED = "completed"
@@ -109,7 +97,7 @@ class Cohort(db.Model):
     members: Mapped[list[CohortMember]] = relationship(back_populates="cohort", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(CohortStatus)}", name="known_status"),
+        CheckConstraint(f"status IN {sql_in(CohortStatus)}", name="known_status"),
         CheckConstraint("ends_on > starts_on", name="ends_after_start"),
         CheckConstraint("incubation_months IN (0, 12)", name="incubation_none_or_year"),
         CheckConstraint("min_hours >= 0 AND min_sessions >= 0 AND min_milestones >= 0", name="criteria_not_negative"),
@@ -120,7 +108,7 @@ class Cohort(db.Model):
         return CohortStatus(self.status)
 
 
-class CompletionStatus(_Labelled):
+class CompletionStatus(LabelledEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"      # confirmed by staff: a seal is issued
     NOT_COMPLETED = "not_completed"
@@ -152,7 +140,7 @@ class CohortMember(db.Model):
 
     __table_args__ = (
         UniqueConstraint("cohort_id", "organisation_id"),
-        CheckConstraint(f"completion IN {_in(CompletionStatus)}", name="known_completion"),
+        CheckConstraint(f"completion IN {sql_in(CompletionStatus)}", name="known_completion"),
     )
 
     @property
@@ -247,7 +235,7 @@ class Mentorship(db.Model):
 # --- sessions ---------------------------------------------------------------------------------------
 
 
-class SessionKind(_Labelled):
+class SessionKind(LabelledEnum):
     GROUP = "group"          # group coaching on a theme
     ONE_TO_ONE = "one_to_one"  # mentoring of one company
 
@@ -285,7 +273,7 @@ class CoachingSession(db.Model):
     notes: Mapped[list[SessionNote]] = relationship(back_populates="session", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(SessionKind)}", name="known_kind"),
+        CheckConstraint(f"kind IN {sql_in(SessionKind)}", name="known_kind"),
         CheckConstraint("duration_minutes BETWEEN 15 AND 600", name="plausible_duration"),
     )
 
@@ -325,7 +313,7 @@ class SessionNote(db.Model):
 # --- milestones, investors, seals ---------------------------------------------------------------------
 
 
-class MilestoneStatus(_Labelled):
+class MilestoneStatus(LabelledEnum):
     PLANNED = "planned"
     REPORTED = "reported"    # the company says it is achieved, with evidence
     CONFIRMED = "confirmed"  # the mentor or staff confirmed it
@@ -350,10 +338,10 @@ class Milestone(db.Model):
     member: Mapped[CohortMember] = relationship()
     theme: Mapped[CoachingTheme | None] = relationship()
 
-    __table_args__ = (CheckConstraint(f"status IN {_in(MilestoneStatus)}", name="known_status"),)
+    __table_args__ = (CheckConstraint(f"status IN {sql_in(MilestoneStatus)}", name="known_status"),)
 
 
-class IntroductionOutcome(_Labelled):
+class IntroductionOutcome(LabelledEnum):
     PENDING = "pending"
     MEETING_HELD = "meeting_held"
     TERM_SHEET = "term_sheet"
@@ -361,7 +349,7 @@ class IntroductionOutcome(_Labelled):
     NONE = "none"
 
 
-class InvestmentType(_Labelled):
+class InvestmentType(LabelledEnum):
     EQUITY = "equity"
     CONVERTIBLE = "convertible"
     LOAN = "loan"
@@ -386,8 +374,8 @@ class InvestorIntroduction(db.Model):
     investor: Mapped[Organisation] = relationship()
 
     __table_args__ = (
-        CheckConstraint(f"outcome IN {_in(IntroductionOutcome)}", name="known_outcome"),
-        CheckConstraint(f"investment_type IS NULL OR investment_type IN {_in(InvestmentType)}", name="known_type"),
+        CheckConstraint(f"outcome IN {sql_in(IntroductionOutcome)}", name="known_outcome"),
+        CheckConstraint(f"investment_type IS NULL OR investment_type IN {sql_in(InvestmentType)}", name="known_type"),
         CheckConstraint("amount IS NULL OR amount > 0", name="amount_positive"),
         CheckConstraint("outcome <> 'investment' OR (amount IS NOT NULL AND investment_type IS NOT NULL)",
                         name="investment_has_amount"),
@@ -422,7 +410,7 @@ class ObligationReminder(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-_LABELS: dict[type, dict] = {
+label_with({
     CohortStatus: {CohortStatus.PLANNED: _l("Planned"), CohortStatus.RUNNING: _l("Running"),
                    CohortStatus.COMPLETED: _l("Completed")},
     CompletionStatus: {CompletionStatus.IN_PROGRESS: _l("In progress"), CompletionStatus.COMPLETED: _l("Completed"),
@@ -438,4 +426,4 @@ _LABELS: dict[type, dict] = {
                           IntroductionOutcome.NONE: _l("No follow-up")},
     InvestmentType: {InvestmentType.EQUITY: _l("Equity"), InvestmentType.CONVERTIBLE: _l("Convertible note"),
                      InvestmentType.LOAN: _l("Loan"), InvestmentType.GRANT: _l("Grant")},
-}
+})

@@ -18,7 +18,6 @@ The lifecycles (event phases, requests, meetings, contracts) live in `states.py`
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -43,27 +42,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opsapp.accounts.models import Organisation, S3Domain, User
 from opsapp.calls.models import Application, Call, Edition
+from opsapp.core.modelling import LabelledEnum, label_with, sql_in
 from opsapp.core.timeutil import utcnow
 from opsapp.core.types import Money, UTCDateTime
 from opsapp.extensions import db
 
-
-def _in(values) -> str:
-    return "({})".format(", ".join(f"'{v}'" for v in values))
-
-
-class _Labelled(enum.StrEnum):
-    """An enum whose members carry a translated label from the class's LABELS mapping."""
-
-    @property
-    def label(self) -> str:
-        return str(_LABELS[type(self)][self])
-
-
 # --- the event ----------------------------------------------------------------------------
 
 
-class EventPhase(_Labelled):
+class EventPhase(LabelledEnum):
     PREPARATION = "preparation"        # registration, profiles, training sessions
     BOOKING = "booking"                # marketplace and meeting requests
     SCHEDULING = "scheduling"          # requests closed, staff run the scheduler and adjust
@@ -119,7 +106,7 @@ class Event(db.Model):
         back_populates="event", order_by="TrainingSession.starts_at", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(f"phase IN {_in(EventPhase)}", name="known_phase"),
+        CheckConstraint(f"phase IN {sql_in(EventPhase)}", name="known_phase"),
         CheckConstraint("slot_minutes BETWEEN 5 AND 240", name="plausible_slot"),
         CheckConstraint("table_count BETWEEN 1 AND 1000", name="plausible_tables"),
         CheckConstraint("sme_request_quota >= 0", name="sme_quota_not_negative"),
@@ -166,7 +153,7 @@ class EventSlot(db.Model):
 # --- participants ---------------------------------------------------------------------------
 
 
-class Side(_Labelled):
+class Side(LabelledEnum):
     SME = "sme"
     BUYER = "buyer"
 
@@ -175,7 +162,7 @@ class Side(_Labelled):
         return Side.BUYER if self is Side.SME else Side.SME
 
 
-class ParticipantStatus(_Labelled):
+class ParticipantStatus(LabelledEnum):
     INVITED = "invited"        # added by staff or from the call, profile not yet completed
     REGISTERED = "registered"  # profile completed before the registration deadline
     WITHDRAWN = "withdrawn"
@@ -230,8 +217,8 @@ class Participant(db.Model):
 
     __table_args__ = (
         UniqueConstraint("event_id", "organisation_id"),
-        CheckConstraint(f"side IN {_in(Side)}", name="known_side"),
-        CheckConstraint(f"status IN {_in(ParticipantStatus)}", name="known_status"),
+        CheckConstraint(f"side IN {sql_in(Side)}", name="known_side"),
+        CheckConstraint(f"status IN {sql_in(ParticipantStatus)}", name="known_status"),
         CheckConstraint("max_meetings IS NULL OR max_meetings >= 0", name="max_not_negative"),
     )
 
@@ -266,7 +253,7 @@ class Favourite(db.Model):
 # --- preparation: training sessions ----------------------------------------------------------
 
 
-class TrainingKind(_Labelled):
+class TrainingKind(LabelledEnum):
     PITCH = "pitch"
     NEGOTIATION = "negotiation"
 
@@ -288,7 +275,7 @@ class TrainingSession(db.Model):
                                                                 cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(TrainingKind)}", name="known_kind"),
+        CheckConstraint(f"kind IN {sql_in(TrainingKind)}", name="known_kind"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
     )
 
@@ -311,7 +298,7 @@ class TrainingAttendance(db.Model):
 # --- meeting requests and meetings --------------------------------------------------------------
 
 
-class RequestStatus(_Labelled):
+class RequestStatus(LabelledEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
@@ -350,13 +337,13 @@ class MeetingRequest(db.Model):
     requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
 
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(RequestStatus)}", name="known_status"),
+        CheckConstraint(f"status IN {sql_in(RequestStatus)}", name="known_status"),
         CheckConstraint("requested_by IN ('sme', 'buyer', 'staff')", name="known_requester"),
         CheckConstraint("priority BETWEEN 1 AND 5", name="priority_range"),
         CheckConstraint("sme_id <> buyer_id", name="two_sides"),
         Index("uq_live_meeting_request", "sme_id", "buyer_id", unique=True,
-              sqlite_where=text(f"status IN {_in(LIVE_REQUEST)}"),
-              postgresql_where=text(f"status IN {_in(LIVE_REQUEST)}")),
+              sqlite_where=text(f"status IN {sql_in(LIVE_REQUEST)}"),
+              postgresql_where=text(f"status IN {sql_in(LIVE_REQUEST)}")),
     )
 
     @property
@@ -364,7 +351,7 @@ class MeetingRequest(db.Model):
         return RequestStatus(self.status)
 
 
-class MeetingStatus(_Labelled):
+class MeetingStatus(LabelledEnum):
     SCHEDULED = "scheduled"
     HELD = "held"
     NO_SHOW = "no_show"      # one side said it did not happen
@@ -409,7 +396,7 @@ class Meeting(db.Model):
     outcomes: Mapped[list[MeetingOutcome]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(MeetingStatus)}", name="known_status"),
+        CheckConstraint(f"status IN {sql_in(MeetingStatus)}", name="known_status"),
         CheckConstraint("table_number >= 1", name="table_positive"),
         Index("uq_meeting_table", "slot_id", "table_number", unique=True,
               sqlite_where=text(LIVE_MEETING), postgresql_where=text(LIVE_MEETING)),
@@ -426,7 +413,7 @@ class Meeting(db.Model):
         return MeetingStatus(self.status)
 
 
-class ScheduleRunStatus(_Labelled):
+class ScheduleRunStatus(LabelledEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
@@ -451,20 +438,20 @@ class ScheduleRun(db.Model):
     seconds: Mapped[float | None] = mapped_column(db.Float)
     error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (CheckConstraint(f"status IN {_in(ScheduleRunStatus)}", name="known_status"),)
+    __table_args__ = (CheckConstraint(f"status IN {sql_in(ScheduleRunStatus)}", name="known_status"),)
 
 
 # --- outcomes and contracts ----------------------------------------------------------------------
 
 
-class OutcomeRating(_Labelled):
+class OutcomeRating(LabelledEnum):
     NO_FURTHER_CONTACT = "no_further_contact"
     FOLLOW_UP_AGREED = "follow_up_agreed"
     NEGOTIATION_STARTED = "negotiation_started"
     AGREEMENT_REACHED = "agreement_reached"
 
 
-class OutcomeRound(_Labelled):
+class OutcomeRound(LabelledEnum):
     AFTER_MEETING = "after_meeting"
     SIX_MONTHS = "six_months"
 
@@ -488,8 +475,8 @@ class MeetingOutcome(db.Model):
 
     __table_args__ = (
         UniqueConstraint("meeting_id", "participant_id", "round"),
-        CheckConstraint(f"rating IN {_in(OutcomeRating)}", name="known_rating"),
-        CheckConstraint(f"round IN {_in(OutcomeRound)}", name="known_round"),
+        CheckConstraint(f"rating IN {sql_in(OutcomeRating)}", name="known_rating"),
+        CheckConstraint(f"round IN {sql_in(OutcomeRound)}", name="known_round"),
     )
 
 
@@ -504,7 +491,7 @@ class OutcomeFollowUp(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ContractStatus(_Labelled):
+class ContractStatus(LabelledEnum):
     RECORDED = "recorded"    # declared by the SME or the buyer
     CONFIRMED = "confirmed"  # checked by staff
     REJECTED = "rejected"
@@ -536,12 +523,12 @@ class SupplyContract(db.Model):
     meeting: Mapped[Meeting | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(ContractStatus)}", name="known_status"),
+        CheckConstraint(f"status IN {sql_in(ContractStatus)}", name="known_status"),
         CheckConstraint("value >= 0", name="value_not_negative"),
     )
 
 
-_LABELS: dict[type, dict] = {
+label_with({
     EventPhase: {
         EventPhase.PREPARATION: _l("Preparation"),
         EventPhase.BOOKING: _l("Booking"),
@@ -588,4 +575,4 @@ _LABELS: dict[type, dict] = {
         ContractStatus.CONFIRMED: _l("Confirmed"),
         ContractStatus.REJECTED: _l("Rejected"),
     },
-}
+})

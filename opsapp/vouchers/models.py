@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opsapp.accounts.models import Organisation, User
 from opsapp.calls.models import Application, Edition
+from opsapp.core.modelling import BilingualName, sql_in
 from opsapp.core.models import StoredFile
 from opsapp.core.timeutil import utcnow
 from opsapp.core.types import Money, UTCDateTime
@@ -46,11 +47,8 @@ DEMINIMIS_YEARS = 3
 DEMINIMIS_LEGAL_BASIS = "Regulation (EU) 2023/2831 (de minimis aid)"
 
 
-def _in(values) -> str:
-    return "({})".format(", ".join(f"'{v}'" for v in values))
 
-
-class CostCategory(db.Model):
+class CostCategory(BilingualName, db.Model):
     """An eligible cost category (travel, accommodation, ...); the list is editable by staff."""
 
     __tablename__ = "cost_categories"
@@ -61,8 +59,6 @@ class CostCategory(db.Model):
     name_it: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    def name(self, locale: str = "en") -> str:
-        return self.name_it if str(locale).startswith("it") else self.name_en
 
 
 scheme_cost_categories = Table(
@@ -164,7 +160,7 @@ class Voucher(db.Model):
                                                     cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(VoucherStatus)}", name="known_status"),
+        CheckConstraint(f"status IN {sql_in(VoucherStatus)}", name="known_status"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("approved_amount IS NULL OR (approved_amount >= 0 AND approved_amount <= amount)",
                         name="approved_within_amount"),
@@ -212,7 +208,7 @@ class ExpenseLine(db.Model):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("approved_amount IS NULL OR (approved_amount >= 0 AND approved_amount <= amount)",
                         name="approved_within_amount"),
-        CheckConstraint(f"decision IS NULL OR decision IN {_in(LineDecision)}", name="known_decision"),
+        CheckConstraint(f"decision IS NULL OR decision IN {sql_in(LineDecision)}", name="known_decision"),
     )
 
 
