@@ -17,7 +17,7 @@ running cohorts).
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
-from flask_babel import format_decimal, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -25,7 +25,7 @@ from opsapp.accounts.forms import EmptyForm
 from opsapp.cohorts import bp, cohorts
 from opsapp.cohorts.cohort_forms import CohortForm, ThemeForm, needs_form
 from opsapp.cohorts.models import CohortStatus, CompletionStatus
-from opsapp.cohorts.pages import CohortError, actor, refuse, refuse_action, render
+from opsapp.cohorts.pages import CohortError, actor, number, refuse, refuse_action, render
 from opsapp.core import home, navigation
 from opsapp.core.permissions import roles_required, signed_in
 from opsapp.core.roles import Role
@@ -36,11 +36,6 @@ navigation.register(_l("Cohorts"), "cohorts.index", [Role.STAFF, Role.ADMIN, Rol
 
 def _locale() -> str:
     return str(get_locale() or "en")
-
-
-def number(value) -> str:
-    """Hours with at most two decimals, in the user's language (6, 7.5, 12.25)."""
-    return format_decimal(value, format="#,##0.##")
 
 
 def _helpers() -> dict:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import format_decimal
 from flask_login import current_user
 
 from opsapp.core.pages import Refusal, actor, link_to, path_for, refuse, refuse_action  # noqa: F401
@@ -18,5 +19,11 @@ def is_staff(user) -> bool:
     return bool(user.is_authenticated and user.has_role(Role.STAFF, Role.ADMIN))
 
 
+def number(value) -> str:
+    """Hours with at most two decimals, in the user's language (6, 7.5, 12.25; 7,5 in Italian)."""
+    return format_decimal(value, format="#,##0.##")
+
+
 def render(template: str, **context):
+    context.setdefault("number", number)
     return render_template("cohorts/" + template, link_to=link_to, is_staff=is_staff(current_user), **context)

@@ -15,7 +15,7 @@ Home panels: "Completions to decide" (staff), "Your Seal of Excellence" (applica
 from __future__ import annotations
 
 from flask import Response, current_app, flash, redirect, request, url_for
-from flask_babel import format_decimal, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -23,7 +23,7 @@ from opsapp.accounts.organisations import size_class_label
 from opsapp.cohorts import board as boards
 from opsapp.cohorts import bp, completion, seals, states
 from opsapp.cohorts.models import CompletionStatus
-from opsapp.cohorts.pages import CohortError, actor, refuse, render
+from opsapp.cohorts.pages import CohortError, actor, number, refuse, render
 from opsapp.cohorts.seal_forms import CompletionForm, LoanFilterForm, RevokeForm, VerifyForm
 from opsapp.core import exports, home, navigation, word
 from opsapp.core.permissions import public, roles_required, signed_in
@@ -41,11 +41,6 @@ CHECK_LABELS = {
 
 def _locale() -> str:
     return str(get_locale() or "en")
-
-
-def number(value) -> str:
-    """Hours with at most two decimals, in the user's language (6, 7.5, 12.25)."""
-    return format_decimal(value, format="#,##0.##")
 
 
 def check_text(check: completion.Check) -> str:

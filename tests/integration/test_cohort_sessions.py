@@ -394,7 +394,7 @@ def test_attendance_after_the_start_gives_the_hours(app, client, world):
     assert client.get(f"/sessions/{finance}/attendance").status_code == 404
     page = client.get(f"/cohorts/{world.cohort_id}/members/{world.members['Alfa']}/milestones").get_data(
         as_text=True)
-    assert "3.50 hours in 2 sessions attended" in page
+    assert "3.5 hours in 2 sessions attended" in page
 
 
 def test_hours_leave_out_cancelled_sessions(app, world):
