@@ -154,7 +154,7 @@ files.register_access_rule(RECEIPT_PURPOSE, _may_download_receipt)
 def _load(voucher_id: int, lock: bool = False) -> Voucher:
     stmt = select(Voucher).where(Voucher.id == voucher_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=Voucher)  # the voucher row only (not the outer-joined ones)
     voucher = db.session.scalar(stmt.options(
         joinedload(Voucher.scheme), joinedload(Voucher.organisation),
         selectinload(Voucher.lines).joinedload(ExpenseLine.category),
