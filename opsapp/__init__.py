@@ -28,6 +28,7 @@ BLUEPRINTS = (
     "opsapp.cohorts:bp",
     "opsapp.events.blueprint:bp",
     "opsapp.vouchers:bp",
+    "opsapp.kpi:bp",
 )
 
 

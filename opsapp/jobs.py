@@ -168,4 +168,6 @@ def purge_expired_tokens(now: datetime) -> str:
 from opsapp.calls import jobs as _calls_jobs  # noqa: E402,F401
 from opsapp.cohorts import jobs as _cohorts_jobs  # noqa: E402,F401
 from opsapp.events import jobs as _events_jobs  # noqa: E402,F401
+from opsapp.kpi import jobs as _kpi_jobs  # noqa: E402,F401
+from opsapp.kpi import report_jobs as _kpi_report_jobs  # noqa: E402,F401
 from opsapp.vouchers import jobs as _vouchers_jobs  # noqa: E402,F401

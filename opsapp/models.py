@@ -57,6 +57,14 @@ from opsapp.events.models import (  # noqa: F401
     TrainingAttendance,
     TrainingSession,
 )
+from opsapp.kpi.models import (  # noqa: F401
+    ApiToken,
+    DashboardVisit,
+    FollowUp,
+    IndicatorTarget,
+    MonitoringReport,
+    Survey,
+)
 from opsapp.vouchers.models import (  # noqa: F401
     CostCategory,
     DeclaredAid,

@@ -1,0 +1,1 @@
+"""The monthly monitoring report job (being written)."""
