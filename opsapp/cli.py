@@ -1,4 +1,4 @@
-"""The command line (`flask --app opsapp ...`): demo data, the job scheduler, single job runs."""
+"""The command line (`flask --app opsapp ...`): demo data, the job scheduler, single job runs, the KPI report."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from flask.cli import with_appcontext
 
 
 def register(app: Flask) -> None:
+    from opsapp.kpi.cli import kpi_group
+
     app.cli.add_command(demo_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(jobs_group)
+    app.cli.add_command(kpi_group)
 
 
 @click.command("demo")

@@ -19,6 +19,7 @@ from opsapp.accounts.forms import (
     SecondFactorForm,
     TotpEnableForm,
 )
+from opsapp.core import home
 from opsapp.core.permissions import public, signed_in
 from opsapp.core.redirects import safe_next
 from opsapp.extensions import db, limiter
@@ -39,6 +40,12 @@ def _address_limit() -> str:
 
 def _account_limit() -> str:
     return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def _flash_sign_in_notices(user) -> None:
+    """What other parts of the application ask the user to do, at every sign-in (a survey to answer)."""
+    for message in home.sign_in_notices(user):
+        flash(message, "info")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -63,6 +70,7 @@ def login():
             return redirect(url_for("accounts.login_second_factor"))
         db.session.commit()
         flash(_("Welcome back, %(name)s.", name=result.user.display_name), "success")
+        _flash_sign_in_notices(result.user)
         return redirect(target or url_for("core.home"))
     return render_template("accounts/login.html", form=form)
 
@@ -80,7 +88,7 @@ def login_second_factor():
         recovery = not code.replace(" ", "").isdigit()
         target = session.get("pending_next")
         try:
-            services.finish_second_factor(code, recovery=recovery)
+            user = services.finish_second_factor(code, recovery=recovery)
         except services.AccountError as error:
             db.session.commit()
             form.code.errors.append(str(error))
@@ -88,6 +96,7 @@ def login_second_factor():
         db.session.commit()
         if recovery:
             flash(_("You used a recovery code. Make new ones if few are left."), "warning")
+        _flash_sign_in_notices(user)
         return redirect(target or url_for("core.home"))
     return render_template("accounts/login_verify.html", form=form)
 

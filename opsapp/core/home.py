@@ -1,5 +1,6 @@
 """The home page is made of panels, one list per role: each domain registers the panels
-that answer "what do I have to do now?" for the roles it serves."""
+that answer "what do I have to do now?" for the roles it serves. A domain may also register
+a notice shown at every sign-in while something waits for the user (`sign_in_notice`)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,37 @@ def panels_for(user) -> list[Panel]:
                 result.order = order
                 panels.append(result)
     return sorted(panels, key=lambda p: p.order)
+
+
+# --- notices on sign-in ---------------------------------------------------------------------------
+
+# functions(user) returning a message to show once at each sign-in, or None
+_NOTICES: list[Callable] = []
+
+
+def sign_in_notice(fn: Callable) -> Callable:
+    """Register a function(user) -> message | None, shown (flashed) at every sign-in while it
+    returns a message: something the user must still do, like answering a survey."""
+    if fn not in _NOTICES:
+        _NOTICES.append(fn)
+    return fn
+
+
+def sign_in_notices(user) -> list[str]:
+    """The messages for this user at sign-in. A notice that fails is logged and skipped: it must
+    never stop someone from signing in."""
+    from flask import current_app
+
+    from opsapp.extensions import db
+
+    messages = []
+    for fn in _NOTICES:
+        try:
+            message = fn(user)
+        except Exception:  # noqa: BLE001
+            current_app.logger.exception("sign-in notice %s failed", getattr(fn, "__name__", fn))
+            db.session.rollback()
+            continue
+        if message:
+            messages.append(str(message))
+    return messages
