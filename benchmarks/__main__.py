@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["pages", "ranking", "scheduler", "agendas"]
+BENCHMARKS = ["pages", "ranking", "scheduler", "agendas", "kpi", "report"]
 
 
 def main(argv: list[str]) -> int:
