@@ -493,9 +493,10 @@ class _Calculator:
         value = _round(key, figure.value)
         resting_on = max(figure.companies, len(figure.members))
         suppressed = self.for_authority and key not in NEVER_SUPPRESSED and 0 < resting_on < MIN_GROUP
-        if suppressed:
-            value = None
-        return Value(measure=key, value=value, companies=figure.companies, expected=figure.expected,
+        companies, expected = figure.companies, figure.expected
+        if suppressed:  # the count of companies would give a hidden count away
+            value, companies, expected = None, 0, None
+        return Value(measure=key, value=value, companies=companies, expected=expected,
                      target=None if target is None else float(target), wave=figure.wave, suppressed=suppressed)
 
     def headline_figures(self, scope: Scope) -> tuple[dict[str, _Figure], _Table, _Table]:
@@ -531,8 +532,9 @@ class _Calculator:
         values = self.values(scope, figures, self.own, targets=targets)
         suppressed = self.for_authority and 0 < companies < MIN_GROUP
         if suppressed:
-            values = [Value(measure=v.measure, value=None, companies=v.companies, expected=v.expected,
+            values = [Value(measure=v.measure, value=None, companies=0, expected=None,
                             target=v.target, wave=v.wave, suppressed=True) for v in values]
+            companies = 0
         return Breakdown(key=key, label=label, values=values, companies=companies, suppressed=suppressed)
 
     def impact(self, scope: Scope, participants: _Table) -> list[Impact]:
