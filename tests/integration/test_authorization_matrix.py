@@ -10,7 +10,9 @@ parameters are tried with other values too (`VARIANTS`: A's decided application 
 its letter, the decided call, both export formats). The world: A and B each apply to a
 call in evaluation (with an attachment) and to a decided call; one evaluator is
 assigned to A's application, another declared a conflict on it, a third is assigned to
-nothing. The rules checked:
+nothing; A and B are also followed after an Accelerator edition with a survey open each
+(`follow_up_id`, `survey_id`), staff asked for a Word monitoring report (`report_id`) and the
+authority created an API token (`token_id`). The rules checked:
 
 - every endpoint declares its access (`view._access`); a route without a decision fails here;
 - GET: anonymous on a non-public route goes to /login; a signed-in user without an
@@ -23,7 +25,10 @@ nothing. The rules checked:
   token, change nothing of A's; `OBJECT_RULES` lists the exact answers expected on the
   routes known today;
 - POST without a CSRF token: 400 (anonymous on a closed route: 400 or /login);
-  with a token and an empty form: never a 500.
+  with a token and an empty form: never a 500;
+- monitoring of results: each page opens for its roles only (`KPI_PAGES`); nobody but A's
+  people and staff opens or answers A's survey; the authority, on every page, export,
+  report and API answer it reaches, never sees a company.
 """
 
 from __future__ import annotations
@@ -71,7 +76,8 @@ OUTSIDERS = ("applicant_b", "buyer", "evaluator", "evaluator_conflicted")
 OBJECT_PARAMS = ("organisation_id", "user_id", "notification_id", "file_id", "document_id",
                  "membership_id", "link_id", "session_id", "application_id", "assignment_id",
                  "participant_id", "request_id", "meeting_id", "contract_id",
-                 "voucher_id", "line_id", "aid_id", "member_id", "seal_id", "milestone_id")
+                 "voucher_id", "line_id", "aid_id", "member_id", "seal_id", "milestone_id",
+                 "follow_up_id", "survey_id")
 # Where a parameter names another object: (a piece of the rule, the parameter, the key of the object).
 BY_ROUTE = (
     ("<int:application_id>", "file_id", "application_file_id"),  # an attachment of the application
@@ -112,6 +118,10 @@ OBJECT_RULES: dict[str, dict[str, frozenset[int]]] = {
     # Declared already: the declaration page sends the assigned evaluator on to the scoring.
     "calls.assignment_declare": {**_ASSIGNED_EVALUATOR_AND_STAFF, "evaluator_assigned": REDIRECT},
     "calls.evaluator_profile": {"staff": OK, "admin": OK},
+    # Monitoring: A's survey for A's people and staff (who enter answers on A's behalf); the follow-up
+    # page (company, baseline, surveys) for staff only: the authority sees aggregates, never a company.
+    "kpi.survey": _STAFF_AND_OWNER,
+    "kpi.follow_up": {"staff": OK, "admin": OK},
 }
 # POSTs that end the actor's own sign-in or account go last, so the others run signed in.
 LAST = ("logout", "erase")
@@ -299,6 +309,33 @@ def _vouchers_and_cohorts(users: dict[str, User], a: Person, b: Person) -> dict:
     return {"scheme_id": scheme.id, "cohort_id": cohort.id}
 
 
+def _monitoring(app, users: dict[str, User], a: Person, b: Person) -> dict:
+    """A and B are followed after the Accelerator 2026 edition (staff corrected A's baseline with a
+    reason); each has its 12-month survey open. Staff set a target and asked for the Word report of
+    the edition (written); the authority created an API token. Returns the shared parameters."""
+    from opsapp.kpi import api, report_runs
+    from tests.factories_kpi import make_follow_up, make_survey, make_target
+
+    edition = make_edition(2026)
+    staff = users["staff"]
+    for person, tag, turnover in ((a, "Alfa", "731000"), (b, "Beta", "412000")):
+        organisation = db.session.get(Organisation, person.objects["organisation_id"])
+        follow_up = make_follow_up(organisation, edition, turnover=turnover, export_turnover="90000",
+                                   employees_fte="6", high_skill_fte="2", investment_raised="0")
+        follow_up.baseline_source = "staff"
+        follow_up.baseline_corrected_by_id, follow_up.baseline_corrected_at = staff.id, utcnow()
+        follow_up.baseline_correction_reason = f"{tag}: figures from the filed annual accounts"
+        survey = make_survey(follow_up, 12)
+        person.objects.update(follow_up_id=follow_up.id, survey_id=survey.id)
+        person.secrets.append(follow_up.baseline_correction_reason)
+    make_target("ACC-1.admitted", edition, 12, set_by=staff)
+    with app.test_request_context():  # the report's notification links to its page
+        report = report_runs.request(staff, "accelerator", 2026, "en")
+        report_runs.produce(report.id)
+    token, secret = api.create(users["authority"], "Regional data warehouse")
+    return {"report_id": report.id, "token_id": token.id, "key": "indicators", "api_secret": secret}
+
+
 @pytest.fixture
 def world(app) -> World:
     with app.app_context():
@@ -314,6 +351,7 @@ def world(app) -> World:
         shared = _call_cycle(app, users, a, b)
         shared.update(_event(users, a, b))
         shared.update(_vouchers_and_cohorts(users, a, b))
+        shared.update(_monitoring(app, users, a, b))
         conflicted = shared.pop("conflicted_assignment_id")
         db.session.commit()
         return World(emails=emails, a=a, b=b, shared={"domain_id": domain.id, **shared},
@@ -638,6 +676,10 @@ def _rows_of(person: Person) -> dict[str, list]:
         if "voucher_id" in table.c:
             vouchers = db.metadata.tables["vouchers"]
             conditions.append(table.c.voucher_id.in_(select(vouchers.c.id).where(vouchers.c.organisation_id == org_id)))
+        if "follow_up_id" in table.c:
+            follow_ups = db.metadata.tables["kpi_follow_ups"]
+            conditions.append(table.c.follow_up_id.in_(
+                select(follow_ups.c.id).where(follow_ups.c.organisation_id == org_id)))
         if "member_id" in table.c:
             members = db.metadata.tables["cohort_members"]
             conditions.append(table.c.member_id.in_(select(members.c.id).where(members.c.organisation_id == org_id)))
@@ -702,3 +744,179 @@ def test_b_is_never_shown_a_notification_of_a(app, world, clients):
     with app.app_context():
         assert db.session.get(Notification, world.a.objects["notification_id"]).read_at is None
     assert "Alfa" not in client.get("/notifications").get_data(as_text=True)
+
+
+# --- monitoring of results: staff pages, surveys, what the authority sees -----------------------------------------
+
+_DASHBOARD_READERS = {"staff", "admin", "authority"}
+# Who opens each monitoring page (200); every other signed-in role gets 403. The authority reads the
+# aggregates (dashboard, exports, reports) and manages the API tokens; the follow-ups and the targets
+# name or shape company data and are for programme staff only.
+KPI_PAGES = {
+    "/kpi/": _DASHBOARD_READERS,
+    "/kpi/export/indicators.csv": _DASHBOARD_READERS,
+    "/kpi/export/all.xlsx": _DASHBOARD_READERS,
+    "/kpi/reports": _DASHBOARD_READERS,
+    "/kpi/reports/{report_id}": _DASHBOARD_READERS,
+    "/kpi/reports/{report_id}/state": _DASHBOARD_READERS,
+    "/kpi/reports/{report_id}/download": _DASHBOARD_READERS,
+    "/kpi/follow-ups": {"staff", "admin"},
+    "/kpi/follow-ups?export=csv": {"staff", "admin"},
+    "/kpi/follow-ups/{follow_up_id}": {"staff", "admin"},
+    "/kpi/targets": {"staff", "admin"},
+    "/kpi/api-tokens": {"admin", "authority"},
+    "/kpi/surveys": {"applicant_a", "applicant_b", "buyer"},
+}
+
+
+def _kpi_path(template: str, world: World) -> str:
+    return template.format(follow_up_id=world.a.objects["follow_up_id"], **world.shared)
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
+def test_monitoring_pages_open_only_for_their_roles(app, world, clients, role):
+    problems = []
+    for template, readers in KPI_PAGES.items():
+        url = _kpi_path(template, world)
+        status = clients[role].get(url).status_code
+        expected = 200 if role in readers else 403
+        if status != expected:
+            problems.append(f"{role} GET {url} -> {status}, expected {expected}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_word_report_and_the_exports_are_files_for_their_readers(app, world, clients):
+    report = f"/kpi/reports/{world.shared['report_id']}/download"
+    for role in _DASHBOARD_READERS:
+        r = clients[role].get(report)
+        assert r.status_code == 200 and _is_docx(r), role
+        assert r.headers["Content-Disposition"].startswith("attachment")
+    for role in ("applicant_a", "buyer", "evaluator", "mentor"):
+        r = clients[role].get(report)
+        assert r.status_code == 403 and not _is_docx(r), role
+    assert clients["anonymous"].get(report).status_code == 302
+
+
+def _survey_answer(token: str, **extra) -> dict:
+    return {"csrf_token": token, "sales": "2500000", "export_sales": "900000", "employees_fte": "40",
+            "high_skill_fte": "12", "funding_raised": "0", "funding_source": "none", "new_markets": "2",
+            "corporate_partnerships": "1", "contracts_signed": "0", "contracts_value": "0",
+            "comment": "Outsider figures", "confirm_jumps": "y", **extra}
+
+
+def _survey_state(survey_id: int) -> tuple:
+    from opsapp.kpi.models import Survey
+
+    survey = db.session.get(Survey, survey_id)
+    return survey.status, survey.sales, survey.comment, survey.answered_by_id, survey.answered_at
+
+
+def test_outsiders_never_open_a_survey_or_a_follow_up_of_a(app, world, clients):
+    a_survey, b_survey = world.a.objects["survey_id"], world.b.objects["survey_id"]
+    a_follow_up = world.a.objects["follow_up_id"]
+    for role in ("applicant_b", "buyer"):
+        r = clients[role].get(f"/kpi/surveys/{a_survey}")
+        assert r.status_code == 404, role
+        assert "Alfa" not in r.get_data(as_text=True)
+        assert clients[role].get(f"/kpi/follow-ups/{a_follow_up}").status_code == 403, role
+        assert "Alfa" not in clients[role].get("/kpi/surveys").get_data(as_text=True), role
+    for role in ("evaluator", "evaluator_assigned", "evaluator_conflicted", "mentor", "authority"):
+        assert clients[role].get(f"/kpi/surveys/{a_survey}").status_code == 403, role
+    # Swapped: each company opens its own survey, never the other's.
+    assert clients["applicant_b"].get(f"/kpi/surveys/{b_survey}").status_code == 200
+    assert clients["applicant_a"].get(f"/kpi/surveys/{a_survey}").status_code == 200
+    r = clients["applicant_a"].get(f"/kpi/surveys/{b_survey}")
+    assert r.status_code == 404 and "Beta" not in r.get_data(as_text=True)
+    mine = clients["applicant_a"].get("/kpi/surveys").get_data(as_text=True)
+    assert "Alfa Robotica S.r.l." in mine and "Beta Robotica" not in mine
+    assert f"/kpi/surveys/{b_survey}" not in mine
+
+
+def _decisions_recorded(entry) -> int:
+    """Audit entries other than the refusals themselves (each refused route is recorded too)."""
+    return db.session.scalar(select(db.func.count(entry.id)).where(entry.action != "access.denied"))
+
+
+@pytest.mark.parametrize("role", ["applicant_b", "buyer", "authority", "evaluator", "mentor"])
+def test_outsiders_answering_a_survey_of_a_or_correcting_its_baseline_change_nothing(app, world, clients, role):
+    from opsapp.core.models import AuditEntry
+    from opsapp.kpi.models import FollowUp
+
+    client = clients[role]
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    a_survey, a_follow_up = world.a.objects["survey_id"], world.a.objects["follow_up_id"]
+    with app.app_context():
+        before = _survey_state(a_survey)
+        baseline = db.session.get(FollowUp, a_follow_up).baseline_turnover
+        audits = _decisions_recorded(AuditEntry)
+    r = client.post(f"/kpi/surveys/{a_survey}", data=_survey_answer(token))
+    assert r.status_code in DENIED, (role, r.status_code)
+    r = client.post(f"/kpi/follow-ups/{a_follow_up}/baseline",
+                    data={"csrf_token": token, "turnover": "1", "reason": "Outsider correction"})
+    assert r.status_code == 403, (role, r.status_code)
+    with app.app_context():
+        assert _survey_state(a_survey) == before and before[0] == "open"
+        assert db.session.get(FollowUp, a_follow_up).baseline_turnover == baseline
+        assert _decisions_recorded(AuditEntry) == audits
+    if role == "applicant_b":
+        # The same answer on B's own survey is saved: the refusal above was about whose survey it is.
+        r = client.post(f"/kpi/surveys/{world.b.objects['survey_id']}", data=_survey_answer(token))
+        assert r.status_code == 302, r.status_code
+        with app.app_context():
+            assert _survey_state(world.b.objects["survey_id"])[0] == "answered"
+            assert _survey_state(a_survey) == before
+
+
+def _company_names(world: World) -> list[str]:
+    """What would identify A or B: names, VAT numbers, e-mails and everything personal of theirs."""
+    return [s for s in (*world.a.secrets, *world.b.secrets, "Alfa", "Beta") if s]
+
+
+def _text_of_file(response) -> str:
+    """The text of a Word or Excel download, for looking for names in it."""
+    data = io.BytesIO(response.data)
+    if _is_docx(response):
+        from docx import Document
+
+        document = Document(data)
+        cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+        return "\n".join([p.text for p in document.paragraphs] + cells)
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        from openpyxl import load_workbook
+
+        book = load_workbook(data, read_only=True)
+        return "\n".join(str(value) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                         for value in row if value is not None)
+    return _body(response)
+
+
+def test_the_authority_never_sees_a_company(app, world, clients):
+    """Every monitoring page, export, report and API answer the authority can reach shows aggregates
+    only: no name, number or e-mail of the companies followed."""
+    client = clients["authority"]
+    names = _company_names(world)
+    reached = []
+    problems = []
+    for rule in _rules(app):
+        if not (rule.endpoint.startswith("kpi.") and "GET" in rule.methods) or rule.rule.startswith("/api/"):
+            continue
+        if not _allowed(app.view_functions[rule.endpoint], "authority"):
+            continue
+        for target in _urls(rule, world):
+            r = client.get(target.url)
+            reached.append(f"{target.url} {r.status_code}")
+            shown = [s for s in names if s in _text_of_file(r)]
+            if r.status_code >= 500 or shown:
+                problems.append(f"authority GET {target.url} -> {r.status_code}, shows {shown}")
+    for url in ("/", "/kpi/?edition=2026", "/kpi/?edition=2026&size=micro", "/kpi/export/all.xlsx?edition=2026"):
+        r = client.get(url)
+        shown = [s for s in names if s in _text_of_file(r)]
+        if r.status_code != 200 or shown:
+            problems.append(f"authority GET {url} -> {r.status_code}, shows {shown}")
+    for url in ("/api/v1/programmes", "/api/v1/indicators?programme=accelerator&edition=2026"):
+        r = app.test_client().get(url, headers={"Authorization": f"Bearer {world.shared['api_secret']}"})
+        shown = [s for s in names if s in _body(r)]
+        if r.status_code != 200 or shown:
+            problems.append(f"API {url} -> {r.status_code}, shows {shown}")
+    assert any("/download 200" in line for line in reached), reached
+    assert not problems, "\n".join(problems)
