@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 ACCELERATOR = "accelerator"
 MEET_THE_BUYER = "meet_the_buyer"
@@ -40,6 +41,20 @@ UNIT_LABELS = {
     Unit.PERCENT: _l("%"),
     Unit.FTE: _l("FTE"),
 }
+
+
+def unit_label(unit: Unit, count: float | None = None) -> str:
+    """The unit after a number, singular for exactly one ("1 event", "3 events")."""
+    n = 1 if count == 1 else 2
+    if unit is Unit.COMPANIES:
+        return ngettext("company", "companies", n)
+    if unit is Unit.EVENTS:
+        return ngettext("event", "events", n)
+    if unit is Unit.CONTRACTS:
+        return ngettext("contract", "contracts", n)
+    if unit is Unit.PARTNERSHIPS:
+        return ngettext("partnership", "partnerships", n)
+    return str(UNIT_LABELS[unit])
 
 
 class Source(enum.StrEnum):

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from opsapp.kpi import catalogue
-from opsapp.kpi.catalogue import INDICATORS, MEASURES, UNIT_LABELS, Unit
+from opsapp.kpi.catalogue import INDICATORS, MEASURES, UNIT_LABELS, Unit, unit_label
 from opsapp.kpi.results import Breakdown, Impact, Monitoring, Value, WaveResponse
 
 COUNT_UNITS = (Unit.COMPANIES, Unit.EVENTS, Unit.CONTRACTS, Unit.PARTNERSHIPS)
@@ -252,7 +252,7 @@ def card(value: Value) -> Card:
     return Card(
         value=value,
         name=str(value.definition.name),
-        unit="" if unit in (Unit.EUR, Unit.PERCENT, Unit.FTE) else str(UNIT_LABELS[unit]),
+        unit="" if unit in (Unit.EUR, Unit.PERCENT, Unit.FTE) else unit_label(unit, value.value),
         figure=value_text(value),
         target=target_text(value),
         progress=None if value.progress is None else max(0.0, min(1.0, value.progress)),
