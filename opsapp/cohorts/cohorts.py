@@ -22,7 +22,6 @@ Functions check rights, flush and never commit; refusals raise `CohortError`.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -63,7 +62,7 @@ from opsapp.core import audit
 from opsapp.core.notifications import notify
 from opsapp.core.roles import Role
 from opsapp.core.timeline import TimelineEntry, audit_rows
-from opsapp.core.timeutil import to_local, utcnow
+from opsapp.core.timeutil import add_months, to_local, utcnow
 from opsapp.extensions import db
 
 DEFAULT_THEMES = (
@@ -196,13 +195,6 @@ def save_theme(actor, theme_id: int | None, *, code: str, name_en: str, name_it:
 
 
 # --- dates ---------------------------------------------------------------------------------------------
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (the month's last day when it is shorter)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _local_today(cohort: Cohort, now: datetime) -> date:

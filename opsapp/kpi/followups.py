@@ -25,7 +25,6 @@ else's survey or follow-up answers 404).
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -61,7 +60,7 @@ from opsapp.core.pages import Refusal, path_for
 from opsapp.core.pagination import Page, paginate
 from opsapp.core.roles import PROGRAMME_STAFF
 from opsapp.core.timeline import TimelineEntry
-from opsapp.core.timeutil import DEFAULT_TZ, to_local, utcnow
+from opsapp.core.timeutil import DEFAULT_TZ, add_months, to_local, utcnow
 from opsapp.events.models import Event, Meeting, MeetingStatus, Participant, Side
 from opsapp.extensions import db
 from opsapp.kpi import validation
@@ -116,13 +115,6 @@ def edition_label(edition: Edition, locale: str = "en") -> str:
 
 
 # --- dates ------------------------------------------------------------------------------------
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later; the month's last day when it has no such day (31 Jan + 1 = 28/29 Feb)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def due_date(ended_on: date, wave: int) -> date:
