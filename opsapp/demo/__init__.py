@@ -23,6 +23,7 @@ def wipe() -> None:
     """Delete every row of every table (children first), and the stored files they name."""
     from opsapp.core import files
     from opsapp.core.models import StoredFile
+    from opsapp.kpi import models as _kpi_models  # noqa: F401  (its tables are among those emptied)
 
     for stored in db.session.scalars(select(StoredFile)):
         files.path_of(stored).unlink(missing_ok=True)
@@ -36,6 +37,7 @@ def load(reset: bool = False) -> list[str]:
     from opsapp.demo import calls as calls_stage
     from opsapp.demo import cohorts as cohorts_stage
     from opsapp.demo import events as events_stage
+    from opsapp.demo import kpi as kpi_stage
     from opsapp.demo import vouchers as vouchers_stage
 
     if reset:
@@ -47,6 +49,7 @@ def load(reset: bool = False) -> list[str]:
     ctx.update(cohorts_stage.load(rng, ctx, summary))
     ctx.update(events_stage.load(rng, ctx, summary))
     ctx.update(vouchers_stage.load(rng, ctx, summary))
+    ctx.update(kpi_stage.load(rng, ctx, summary))
     db.session.commit()
     summary.append(f"Every demo account signs in with the password {PASSWORD}.")
     return summary

@@ -152,7 +152,10 @@ def company_key(number: str | None, country: str | None = None) -> str | None:
 
 def combine_targets(per_edition: Mapping[int, Mapping[str, float]], edition: int | None) -> dict[str, float]:
     """The targets of a scope: its edition's, or for every edition the sum of the editions'
-    targets (the mean for rates in percent); a measure without any target row has none."""
+    targets; a measure without any target row has none.
+
+    A figure from surveys has no target across editions: it pools the editions whose survey
+    of a wave is due, not every edition whose target would be summed."""
     if edition is not None:
         return {k: float(v) for k, v in per_edition.get(edition, {}).items()}
     collected: dict[str, list[float]] = {}
@@ -161,8 +164,9 @@ def combine_targets(per_edition: Mapping[int, Mapping[str, float]], edition: int
             collected.setdefault(measure, []).append(float(target))
     combined = {}
     for measure, values in collected.items():
-        unit = MEASURES[measure].unit if measure in MEASURES else None
-        combined[measure] = sum(values) / len(values) if unit is Unit.PERCENT else sum(values)
+        if measure in MEASURES and MEASURES[measure].survey_based:
+            continue
+        combined[measure] = sum(values)
     return combined
 
 

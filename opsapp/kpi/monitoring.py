@@ -23,7 +23,7 @@ from opsapp.core.roles import PROGRAMME_STAFF
 from opsapp.core.timeutil import DEFAULT_TZ
 from opsapp.extensions import db
 from opsapp.kpi import indicators, sources
-from opsapp.kpi.catalogue import INDICATORS, MEASURES, PROGRAMMES, SIZE_CLASSES, Unit
+from opsapp.kpi.catalogue import INDICATORS, MEASURES, PROGRAMMES, SIZE_CLASSES
 from opsapp.kpi.models import IndicatorTarget
 from opsapp.kpi.results import Monitoring, Scope
 
@@ -108,29 +108,13 @@ def edition_id(programme: str, year: int) -> int | None:
                              .where(Programme.kind == programme, Edition.year == year))
 
 
-def targets(programme: str, edition: int | None) -> dict[str, Decimal]:
-    """The targets of a programme's edition (by year), or for every edition combined: the sum
-    of the editions' targets, the mean for rates in percent."""
-    per_year: dict[int, dict[str, Decimal]] = {}
-    query = (select(Edition.year, IndicatorTarget.measure, IndicatorTarget.target)
+def targets(programme: str, edition: int) -> dict[str, Decimal]:
+    """The targets set for a programme's edition (by year)."""
+    query = (select(IndicatorTarget.measure, IndicatorTarget.target)
              .join(Edition, Edition.id == IndicatorTarget.edition_id)
-             .join(Programme, Programme.id == Edition.programme_id).where(Programme.kind == programme))
-    if edition is not None:
-        query = query.where(Edition.year == edition)
-    for year, measure, target in db.session.execute(query):
-        per_year.setdefault(year, {})[measure] = Decimal(target)
-    if edition is not None:
-        return dict(per_year.get(edition, {}))
-    collected: dict[str, list[Decimal]] = {}
-    for values in per_year.values():
-        for measure, target in values.items():
-            collected.setdefault(measure, []).append(target)
-    combined = {}
-    for measure, values in collected.items():
-        total = sum(values, Decimal(0))
-        percent = measure in MEASURES and MEASURES[measure].unit is Unit.PERCENT
-        combined[measure] = (total / len(values)).quantize(CENT) if percent else total
-    return combined
+             .join(Programme, Programme.id == Edition.programme_id)
+             .where(Programme.kind == programme, Edition.year == edition))
+    return {measure: Decimal(target) for measure, target in db.session.execute(query)}
 
 
 def set_target(actor, measure: str, edition_id: int, value: Decimal | None) -> None:
