@@ -197,7 +197,9 @@ def note_text(value: Value | None) -> str:
     return ""
 
 
-def target_text(value: Value) -> str:
+def target_text(value: Value, all_editions: bool = False) -> str:
+    if value.target is None and all_editions and value.definition.survey_based:
+        return _("Targets are set per edition: choose one to compare")
     if value.target is None:
         return _("No target set")
     return _("Target: %(target)s", target=number_text(value.target, value.definition.unit))
@@ -247,14 +249,14 @@ class IndicatorGroup:
     cards: list[Card] = field(default_factory=list)
 
 
-def card(value: Value) -> Card:
+def card(value: Value, all_editions: bool = False) -> Card:
     unit = value.definition.unit
     return Card(
         value=value,
         name=str(value.definition.name),
         unit="" if unit in (Unit.EUR, Unit.PERCENT, Unit.FTE) else unit_label(unit, value.value),
         figure=value_text(value),
-        target=target_text(value),
+        target=target_text(value, all_editions),
         progress=None if value.progress is None else max(0.0, min(1.0, value.progress)),
         progress_text=progress_text(value),
         coverage=coverage_text(value),
@@ -266,7 +268,7 @@ def card(value: Value) -> Card:
     )
 
 
-def indicator_groups(values: list[Value]) -> list[IndicatorGroup]:
+def indicator_groups(values: list[Value], all_editions: bool = False) -> list[IndicatorGroup]:
     """The values grouped by indicator, in catalogue order."""
     groups: dict[str, IndicatorGroup] = {}
     for value in values:
@@ -274,7 +276,7 @@ def indicator_groups(values: list[Value]) -> list[IndicatorGroup]:
         if code not in groups:
             indicator = INDICATORS[code]
             groups[code] = IndicatorGroup(code, str(indicator.name), str(indicator.definition))
-        groups[code].cards.append(card(value))
+        groups[code].cards.append(card(value, all_editions))
     return list(groups.values())
 
 
@@ -645,5 +647,6 @@ class Dashboard:
 
 
 def dashboard(monitoring: Monitoring) -> Dashboard:
-    return Dashboard(monitoring, indicator_groups(monitoring.headline), indicator_groups(monitoring.erdf),
+    every = monitoring.scope.edition is None
+    return Dashboard(monitoring, indicator_groups(monitoring.headline, every), indicator_groups(monitoring.erdf, every),
                      tables(monitoring), charts(monitoring))

@@ -130,33 +130,27 @@ def read_filters(args) -> Filters:
 
 
 @dataclass
-class Latest:
-    """The headline of a programme's latest edition with data."""
+class Headline:
+    """The headline of a programme over every edition, as the authority follows it."""
 
     programme: str
-    edition: int | None
     values: list[Value]
 
 
-def latest_headline(programme: str, for_authority: bool, overall: Monitoring | None = None) -> Latest:
-    """The headline values of the latest edition with data of a programme, read from the
-    comparison of editions of the whole programme (one computation)."""
+def programme_headline(programme: str, for_authority: bool, overall: Monitoring | None = None) -> Headline:
+    """The headline values of a programme over every edition (one computation, or the page's own)."""
     if overall is None:
         overall = monitoring.compute(Scope(programme), for_authority=for_authority)
-    if not overall.editions:
-        return Latest(programme, None, [])
-    year = overall.editions[-1]
-    group = next((g for g in overall.by_edition if g.key == str(year)), None)
-    return Latest(programme, year, list(group.values) if group else [])
+    return Headline(programme, list(overall.headline) if overall.editions else [])
 
 
 def remember_visit(user, page: Monitoring) -> None:
-    """Keep what the authority user saw: the headline of each programme's latest edition."""
+    """Keep what the authority user saw: the headline of each programme over every edition."""
     seen: dict[str, str] = {}
     for programme in PROGRAMMES:
         whole = page if page.scope == Scope(programme) else None
-        latest = latest_headline(programme, True, whole)
-        seen.update({v.measure: tables.stored_text(v) for v in latest.values})
+        headline = programme_headline(programme, True, whole)
+        seen.update({v.measure: tables.stored_text(v) for v in headline.values})
     visit = db.session.get(DashboardVisit, user.id)
     if visit is None:
         db.session.add(DashboardVisit(user_id=user.id, seen_at=utcnow(), values=seen))
@@ -221,13 +215,13 @@ class Change:
     now: str
 
 
-def changes_since(visit: DashboardVisit | None, latest: list[Latest]) -> list[Change]:
+def changes_since(visit: DashboardVisit | None, headlines: list[Headline]) -> list[Change]:
     """The headline values that differ from what the user saw at their last visit."""
     if visit is None:
         return []
     seen = visit.values or {}
     out = []
-    for programme in latest:
+    for programme in headlines:
         for value in programme.values:
             now = tables.stored_text(value)
             before = seen.get(value.measure)
@@ -252,15 +246,16 @@ def _report_label(report) -> str:
 def _authority_panel(user):
     if sees_companies(user):
         return None  # staff who also hold the authority role have the staff panel
-    latest = [latest_headline(p, True) for p in PROGRAMMES]
+    headlines = [programme_headline(p, True) for p in PROGRAMMES]
     visit = db.session.scalar(select(DashboardVisit).where(DashboardVisit.user_id == user.id))
     report = _latest_report(user)
     context = {
-        "programmes": [(p, programme_name(p.programme), [tables.card(v) for v in p.values]) for p in latest],
+        "programmes": [(programme_name(h.programme), [tables.card(v, all_editions=True) for v in h.values])
+                       for h in headlines],
         "report": report,
         "report_label": _report_label(report) if report is not None else "",
         "visit": visit,
-        "changes": changes_since(visit, latest),
+        "changes": changes_since(visit, headlines),
         "locale": str(get_locale() or "en"),
     }
     return home.Panel(_l("Monitoring of results"), "kpi/_kpi_panel_authority.html", context)

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from opsapp.accounts.models import S3Domain
+from opsapp.accounts.organisations import SIZE_CLASS_LABELS
 from opsapp.calls.models import Edition, Programme, ProgrammeKind
 from opsapp.core import audit
 from opsapp.core.pages import Refusal
@@ -30,13 +31,8 @@ from opsapp.kpi.results import Monitoring, Scope
 TARGET_MAX = Decimal("99999999999999.99")  # what a Numeric(16, 2) holds
 CENT = Decimal("0.01")
 
-SIZE_LABELS = {
-    "micro": _l("Micro"),
-    "small": _l("Small"),
-    "medium": _l("Medium"),
-    "large": _l("Large"),
-    indicators.UNKNOWN_SIZE: _l("Size not known"),
-}
+SIZE_LABELS = {**{str(size): label for size, label in SIZE_CLASS_LABELS.items()},
+               indicators.UNKNOWN_SIZE: _l("Size not known")}
 
 
 class KpiError(Refusal):

@@ -376,7 +376,7 @@ def test_the_authority_filters_the_dashboard_and_downloads_the_word_report(app, 
     # Every measure of the programme against its target, with the companies it rests on.
     for measure in catalogue.measures_of(catalogue.ACCELERATOR):
         card = page.locator(f"#kpi-{measure.key.replace('.', '-').lower()}").inner_text()
-        assert measure.key in card and ("Target: " in card or "No target set" in card), card
+        assert str(measure.name) in card and ("Target: " in card or "No target set" in card), card
     admitted = page.locator("#kpi-acc-1-admitted").inner_text()
     assert "Target: 8" in admitted and re.search(r"from 5 compan", admitted), admitted
     sales = page.locator("#kpi-acc-2-sales").inner_text()
