@@ -197,6 +197,11 @@ MEASURES: dict[str, Measure] = {m.key: m for m in (
 )}
 
 
+# Measures about events and buyers rather than the programme's companies: a breakdown by the
+# companies' S3 domain or size class does not apply to them.
+NOT_BY_COMPANY = frozenset({"MTB-1.events", "MTB-3.targeted", "MTB-3.involved"})
+
+
 def measures_of(programme: str, erdf: bool = False) -> list[Measure]:
     """The measures of a programme's own indicators (in catalogue order), or its ERDF ones."""
     return [m for m in MEASURES.values()

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from opsapp.kpi import catalogue
-from opsapp.kpi.catalogue import INDICATORS, MEASURES, UNIT_LABELS, Unit, unit_label
+from opsapp.kpi.catalogue import INDICATORS, MEASURES, NOT_BY_COMPANY, UNIT_LABELS, Unit, unit_label
 from opsapp.kpi.results import Breakdown, Impact, Monitoring, Value, WaveResponse
 
 COUNT_UNITS = (Unit.COMPANIES, Unit.EVENTS, Unit.CONTRACTS, Unit.PARTNERSHIPS)
@@ -385,9 +385,11 @@ def series_measures(monitoring: Monitoring) -> list[str]:
     return [key for key in MEASURES if key in monitoring.series and MEASURES[key].unit is Unit.PERCENT]
 
 
-def breakdown_measures(monitoring: Monitoring) -> list[str]:
-    """The headline counts compared across editions, S3 domains and size classes."""
-    return [v.measure for v in monitoring.headline if v.definition.unit in COUNT_UNITS]
+def breakdown_measures(monitoring: Monitoring, by_company: bool = False) -> list[str]:
+    """The headline counts compared across editions, or (`by_company`) across the companies'
+    S3 domains and size classes, where counts of events and buyers do not apply."""
+    return [v.measure for v in monitoring.headline if v.definition.unit in COUNT_UNITS
+            and not (by_company and v.measure in NOT_BY_COMPANY)]
 
 
 def _breakdown_table(key: str, first: str, groups: list[Breakdown], measures: list[str]) -> Table:
@@ -418,11 +420,11 @@ def editions_table(monitoring: Monitoring) -> Table:
 
 
 def s3_table(monitoring: Monitoring) -> Table:
-    return _breakdown_table("s3", _("S3 domain"), monitoring.by_s3, breakdown_measures(monitoring))
+    return _breakdown_table("s3", _("S3 domain"), monitoring.by_s3, breakdown_measures(monitoring, True))
 
 
 def size_table(monitoring: Monitoring) -> Table:
-    return _breakdown_table("size", _("Size class"), monitoring.by_size, breakdown_measures(monitoring))
+    return _breakdown_table("size", _("Size class"), monitoring.by_size, breakdown_measures(monitoring, True))
 
 
 def impact_label(impact: Impact) -> str:
@@ -574,7 +576,7 @@ def series_chart(monitoring: Monitoring) -> Chart:
 
 def _breakdown_chart(key: str, groups: list[Breakdown], monitoring: Monitoring, caption: str, x_label: str) -> Chart:
     datasets = []
-    for measure in breakdown_measures(monitoring):
+    for measure in breakdown_measures(monitoring, by_company=key != "editions"):
         points = []
         for group in groups:
             by_key = {v.measure: v for v in group.values}

@@ -40,8 +40,10 @@ from opsapp.cohorts.models import Cohort, CohortStatus, CompletionStatus
 from opsapp.core.roles import Role
 from opsapp.core.timeutil import utcnow
 from opsapp.extensions import db
-from opsapp.kpi import catalogue
+from opsapp.kpi import catalogue, monitoring
+from opsapp.kpi import dashboard_tables as tables
 from opsapp.kpi.models import DashboardVisit, FollowUp, IndicatorTarget, MonitoringReport, Survey
+from opsapp.kpi.results import Scope
 from tests.factories import login, make_organisation, make_s3_domains, make_user
 from tests.factories_calls import make_edition
 from tests.factories_cohorts import make_cohort, make_member
@@ -226,6 +228,13 @@ def test_the_meet_the_buyer_dashboard_shows_its_own_measures(app, world):
     for measure in catalogue.measures_of(catalogue.MEET_THE_BUYER):
         assert str(measure.name) in card_text(html, measure.key)
     assert 'aria-current="page">Meet the Buyer<' in html
+    # Events and buyers do not break down by the SMEs' S3 domain or size class; editions do.
+    with app.test_request_context():
+        result = monitoring.compute(Scope(catalogue.MEET_THE_BUYER), for_authority=False)
+        for table in (tables.s3_table(result), tables.size_table(result)):
+            assert "MTB-2 SMEs involved" in table.header
+            assert not [c for c in table.header if c.startswith(("MTB-1", "MTB-3"))], table.key
+        assert "MTB-1 Events organised" in tables.editions_table(result).header
 
 
 def test_the_authority_never_sees_a_company_name_and_small_groups_are_not_shown(app, world):
