@@ -233,7 +233,7 @@ def _value_json(value: Value) -> dict:
         "unit": str(measure.unit),
         "value": None if value.suppressed else _figure(value.value, measure.unit),
         "target": _figure(value.target, measure.unit),
-        "companies": _count(value.companies),
+        "companies": None if value.suppressed else _count(value.companies),
         "expected": _count(value.expected),
         "response_rate": _number(value.response_rate),
         "partial": bool(value.partial),
