@@ -47,7 +47,6 @@ COMPANY_ROLES = (Role.APPLICANT, Role.BUYER)
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
 navigation.register(_l("Surveys"), "kpi.surveys", [Role.APPLICANT], order=39)
-navigation.register(_l("Follow-up"), "kpi.follow_ups", list(STAFF_ROLES), order=64)
 
 
 def _locale() -> str:

@@ -198,7 +198,8 @@ def test_staff_correct_a_baseline_enter_a_survey_and_set_a_target(page, db_sessi
 
     scan = Scans(page, "staff")
     sign_in(page, "stefania.staff@example.eu")
-    _click(page, page.locator("#main-navigation").get_by_role("link", name="Follow-up"))
+    _click(page, page.locator("#main-navigation").get_by_role("link", name="Monitoring"))
+    _click(page, page.get_by_role("link", name="Follow-up of the companies and their surveys"))
     assert path_of(page) == "/kpi/follow-ups"
     assert "5 follow-ups" in page.locator("main").inner_text()
     scan()
