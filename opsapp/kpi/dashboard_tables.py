@@ -18,8 +18,19 @@ from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from opsapp.calls.models import ProgrammeKind
 from opsapp.kpi import catalogue
-from opsapp.kpi.catalogue import INDICATORS, MEASURES, NOT_BY_COMPANY, UNIT_LABELS, Unit, unit_label
+from opsapp.kpi.catalogue import (
+    ACCELERATOR,
+    INDICATORS,
+    MEASURES,
+    MEET_THE_BUYER,
+    NOT_BY_COMPANY,
+    SOURCE_LABELS,
+    UNIT_LABELS,
+    Unit,
+    unit_label,
+)
 from opsapp.kpi.results import Breakdown, Impact, Monitoring, Value, WaveResponse
 
 COUNT_UNITS = (Unit.COMPANIES, Unit.EVENTS, Unit.CONTRACTS, Unit.PARTNERSHIPS)
@@ -652,3 +663,32 @@ def dashboard(monitoring: Monitoring) -> Dashboard:
     every = monitoring.scope.edition is None
     return Dashboard(monitoring, indicator_groups(monitoring.headline, every), indicator_groups(monitoring.erdf, every),
                      tables(monitoring), charts(monitoring))
+
+
+# --- the catalogue ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogueEntry:
+    code: str
+    name: str
+    definition: str
+    erdf: list[str]
+    measures: list[tuple[str, str, str, str]]  # (name, unit, source, aggregation)
+
+
+def catalogue_sections() -> list[tuple[str, list[CatalogueEntry]]]:
+    """The catalogue as the page shows it: each programme's indicators, then the ERDF ones."""
+    def entry(code: str) -> CatalogueEntry:
+        indicator = INDICATORS[code]
+        measures = [(str(m.name), str(UNIT_LABELS[m.unit]), str(SOURCE_LABELS[m.source]), str(m.aggregation))
+                    for m in MEASURES.values() if m.indicator == code]
+        return CatalogueEntry(code, str(indicator.name), str(indicator.definition), list(indicator.erdf), measures)
+
+    sections = []
+    for programme in (ACCELERATOR, MEET_THE_BUYER):
+        codes = [c for c, i in INDICATORS.items() if i.programme == programme]
+        sections.append((ProgrammeKind(programme).label, [entry(c) for c in codes]))
+    sections.append((_("ERDF 2021-2027 common indicators"), [entry(c) for c, i in INDICATORS.items()
+                                                              if i.programme is None]))
+    return sections

@@ -8,6 +8,7 @@ panels that lead to it.
   ignored with a message. Staff see every figure; the authority sees aggregates only (the
   figures of fewer than three companies read "not shown"), and what it saw is remembered for
   "what changed since your last visit".
+- `kpi.catalogue` `GET /kpi/indicators`: the indicator catalogue, how each figure is formed.
 - `kpi.dashboard_export` `GET /kpi/export/<table>.<csv|xlsx>` with the same filters: one table
   (`dashboard_tables.TABLE_KEYS`), or `all.xlsx` for every table in one workbook; the same
   rows as the page, for the authority the same aggregates (hidden figures are empty cells
@@ -202,6 +203,15 @@ def dashboard_export(key: str, fmt: str):
 def _sheet_title(table: tables.Table) -> str:
     # Worksheet names cannot hold some characters and are at most 31 long.
     return "".join(c for c in table.title if c not in "[]:*?/\\")[:31]
+
+
+@bp.route("/kpi/indicators", endpoint="catalogue")
+@roles_required(*DASHBOARD_ROLES)
+def catalogue_page():
+    """The indicator catalogue: every indicator and measure with its definition, unit, source,
+    aggregation and the ERDF common indicators it reports to."""
+    return render_template("kpi/dashboard_catalogue.html", programmes=monitoring.programmes(),
+                           sections=tables.catalogue_sections())
 
 
 # --- home panels ---------------------------------------------------------------------------------------------------------

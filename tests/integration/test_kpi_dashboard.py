@@ -388,3 +388,22 @@ def test_a_programme_without_data_says_so_without_failing(app):
         home = client.get("/")
         assert home.status_code == 200
     assert "No figures yet for this programme." in text_of(client_of(app, "authority").get("/").get_data(as_text=True))
+
+
+# --- the catalogue ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["staff", "authority"])
+def test_the_catalogue_says_how_every_indicator_is_computed(app, world, who):
+    dashboard = client_of(app, who).get(DASHBOARD).get_data(as_text=True)
+    assert 'href="/kpi/indicators"' in dashboard
+    page = text_of(client_of(app, who).get("/kpi/indicators").get_data(as_text=True))
+    for code, indicator in catalogue.INDICATORS.items():
+        assert f"{code} {indicator.name}" in page
+    assert "Reports to the ERDF common indicators: RCR19." in page  # ACC-2
+    assert "compound annual growth of the summed figures, baseline to follow-up year, respondents only" in page
+    assert "Baseline and follow-up surveys" in page and "Vouchers" in page
+
+
+def test_the_catalogue_is_closed_to_companies(app, world):
+    assert client_of(app, "applicant").get("/kpi/indicators").status_code == 403
