@@ -431,7 +431,8 @@ def test_the_authority_filters_the_dashboard_and_downloads_the_word_report(app, 
 KPI_PAGES = {
     "staff": {
         "/": "Follow-up surveys",
-        "/kpi/": "ACC-1.admitted",
+        "/kpi/": "Admitted",
+        "/kpi/indicators": "How each indicator is computed",
         "/kpi/?edition=2025&s3=ict": "edition 2025 · S3 domain: ICT",
         "/kpi/?edition=2025&size=small": "size: Small",
         "/kpi/?programme=meet_the_buyer": "MTB-1",
@@ -448,7 +449,8 @@ KPI_PAGES = {
     },
     "authority": {
         "/": "Monitoring of results",
-        "/kpi/": "ACC-2.sales",
+        "/kpi/": "Sales growth",
+        "/kpi/indicators": "compound annual growth",
         "/kpi/?edition=2025&s3=ict": "edition 2025 · S3 domain: ICT",
         "/kpi/?edition=2025&s3=aerospace": "not shown",
         "/kpi/?edition=2025&size=micro": "size: Micro",
