@@ -97,14 +97,20 @@ class Filters:
         return " · ".join(parts)
 
 
-def read_filters(args) -> Filters:
-    """The scope from the address; unknown values are ignored, each with a message."""
-    notices = []
+def read_programme(args, notices: list[str]) -> str:
+    """The programme asked for in the address; an unknown one is ignored with a message."""
     programme = (args.get("programme") or "").strip() or ACCELERATOR
     if programme not in PROGRAMMES:
         notices.append(_("There is no programme \"%(value)s\": the Business Accelerator is shown.",
                          value=programme[:40]))
         programme = ACCELERATOR
+    return programme
+
+
+def read_filters(args) -> Filters:
+    """The scope from the address; unknown values are ignored, each with a message."""
+    notices = []
+    programme = read_programme(args, notices)
     editions = monitoring.editions(programme)
     edition = None
     raw = (args.get("edition") or "").strip()

@@ -119,6 +119,16 @@ def _survey_notice(user):
 # --- the company's pages ---------------------------------------------------------------------------------
 
 
+def _show_problems(form, problems: AnswerProblems) -> None:
+    """Nothing is saved; each message goes next to its field (or above the form)."""
+    db.session.rollback()
+    for key, message in problems.errors.items():
+        if key in form:
+            form[key].errors = [*form[key].errors, message]
+        else:
+            form.form_errors.append(message)
+
+
 @bp.route("/kpi/surveys")
 @roles_required(*COMPANY_ROLES)
 def surveys():
@@ -164,12 +174,7 @@ def survey(survey_id: int):
                 outcome = followups.answer(actor(), item, form.figures(), confirm_jumps=bool(form.confirm_jumps.data),
                                            on_behalf=access.on_behalf)
             except AnswerProblems as problems:
-                db.session.rollback()
-                for key, message in problems.errors.items():
-                    if key in form:
-                        form[key].errors = [*form[key].errors, message]
-                    else:
-                        form.form_errors.append(message)
+                _show_problems(form, problems)
             except FollowUpError as error:
                 refuse(form, error)
             else:
@@ -293,12 +298,7 @@ def follow_up_baseline(follow_up_id: int):
         try:
             followups.correct_baseline(actor(), item, form.figures(), form.reason.data)
         except AnswerProblems as problems:
-            db.session.rollback()
-            for key, message in problems.errors.items():
-                if key in form:
-                    form[key].errors = [*form[key].errors, message]
-                else:
-                    form.form_errors.append(message)
+            _show_problems(form, problems)
         except FollowUpError as error:
             refuse(form, error)
         else:

@@ -18,19 +18,16 @@ from opsapp.core.permissions import roles_required
 from opsapp.core.roles import PROGRAMME_STAFF
 from opsapp.extensions import db
 from opsapp.kpi import bp, monitoring
-from opsapp.kpi.catalogue import ACCELERATOR, INDICATORS, PROGRAMMES, measures_of
+from opsapp.kpi.catalogue import INDICATORS, measures_of
 from opsapp.kpi.dashboard_tables import number_text
+from opsapp.kpi.dashboard_views import read_programme
 from opsapp.kpi.target_forms import field_name, targets_form
 
 
 def _choice(args) -> tuple[str, list[int], int | None, list[str]]:
     """The programme and edition (year) asked for; unknown values are ignored with a message."""
     notices = []
-    programme = (args.get("programme") or "").strip() or ACCELERATOR
-    if programme not in PROGRAMMES:
-        notices.append(_("There is no programme \"%(value)s\": the Business Accelerator is shown.",
-                         value=programme[:40]))
-        programme = ACCELERATOR
+    programme = read_programme(args, notices)
     years = monitoring.editions(programme)
     raw = (args.get("edition") or "").strip()
     edition = years[-1] if years else None
