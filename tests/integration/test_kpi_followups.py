@@ -303,7 +303,7 @@ def test_the_job_run_twice_opens_each_survey_once_and_invites_once(app, world, o
     from opsapp import jobs
 
     with app.app_context():
-        now = utcnow()
+        now = utcnow().replace(hour=10, minute=0)  # mid-morning: the second run stays in the same day
         first = jobs.run_job("kpi_follow_up_surveys", now)
         second = jobs.run_job("kpi_follow_up_surveys", now + timedelta(minutes=5))
     assert first.endswith("7 follow-ups enrolled, 7 surveys opened, 7 surveys invited, 0 reminders")
