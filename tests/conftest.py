@@ -50,16 +50,36 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
-@pytest.fixture(autouse=True)
-def _clean_state(app):
-    yield
+def empty_everything(app) -> None:
+    """Every table emptied, the outbox and the stored files deleted."""
     with app.app_context():
         db.session.rollback()
         _empty_tables()
         db.session.remove()
     for folder in (app.config["MAIL_OUTBOX"], app.config["UPLOAD_FOLDER"]):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app, request):
+    yield
     limiter.reset()
+    if getattr(request.module, "SHARED_DEMO", False):
+        return  # the module's tests read one load of the demo, emptied when the module ends (below)
+    empty_everything(app)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_demo_cleanup(app, request):
+    yield
+    if getattr(request.module, "SHARED_DEMO", False):
+        empty_everything(app)
+
+
+@pytest.fixture
+def empty_database(app):
+    """For a test of a `SHARED_DEMO` module that starts from nothing (keep it after the readers)."""
+    empty_everything(app)
 
 
 @pytest.fixture

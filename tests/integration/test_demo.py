@@ -58,13 +58,16 @@ def digest() -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-@pytest.fixture
+SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
+
+
+@pytest.fixture(scope="module")
 def loaded(app):
-    """The demo, loaded; no application context is left open, so requests start clean."""
+    """The demo, loaded once for the module; no application context is left open, so requests start clean."""
     with app.app_context():
         summary = demo.load(reset=True)
         db.session.remove()
-    return summary
+    yield summary
 
 
 @pytest.fixture
@@ -216,7 +219,7 @@ def test_two_loads_write_the_same_data(app):
     assert first == second
 
 
-def test_demo_command_loads_refuses_and_skips(app):
+def test_demo_command_loads_refuses_and_skips(app, empty_database):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output

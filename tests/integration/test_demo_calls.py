@@ -41,14 +41,22 @@ from opsapp.extensions import db
 DOMAIN = "demo.opsapp.eu"
 
 
-@pytest.fixture
-def demo_db(app):
-    """The demo, loaded and committed, with an application context to read it through the models."""
+SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
+
+
+@pytest.fixture(scope="module")
+def loaded(app):
     with app.app_context():
         summary = demo.load(reset=True)
         db.session.remove()
+    yield summary
+
+
+@pytest.fixture
+def demo_db(app, loaded):
+    """The demo, loaded and committed, with an application context to read it through the models."""
     with app.app_context():
-        yield summary
+        yield loaded
         db.session.remove()
 
 

@@ -43,12 +43,15 @@ PAST = "Meet the Buyer 2026 – Turin"
 UPCOMING = "Meet the Buyer 2027 – Milan"
 
 
-@pytest.fixture
+SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
+
+
+@pytest.fixture(scope="module")
 def loaded(app):
-    """`flask demo --reset`, as a newcomer runs it; its output."""
+    """`flask demo --reset`, as a newcomer runs it, once for the module; its output."""
     result = app.test_cli_runner().invoke(args=["demo", "--reset"])
     assert result.exit_code == 0, result.output
-    return result.output
+    yield result.output
 
 
 @pytest.fixture
@@ -324,13 +327,14 @@ def fingerprint() -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def test_two_loads_write_the_same_events(app):
+def test_two_loads_write_the_same_events(app, loaded):
     """The events are dated from today: two loads on the same day write the same rows."""
     prints = []
-    for _ in range(2):
-        with app.app_context():
-            demo.load(reset=True)
-            db.session.remove()
+    for again in (False, True):  # the module's load, then one more
+        if again:
+            with app.app_context():
+                demo.load(reset=True)
+                db.session.remove()
         with app.app_context():
             prints.append(fingerprint())
             db.session.remove()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
@@ -35,14 +34,16 @@ from opsapp.events.models import (
     MeetingStatus,
     SupplyContract,
 )
-from opsapp.extensions import db, limiter
+from opsapp.extensions import db
 from opsapp.kpi import catalogue, validation
 from opsapp.kpi.models import WAVES, FollowUp, IndicatorTarget, Survey
-from tests.conftest import _empty_tables
 from tests.factories import login
 
 DOMAIN = "demo.opsapp.eu"
 PROGRAMMES = {"accelerator": (2022, 2023, 2024), "meet_the_buyer": (2023, 2024, 2025)}
+
+
+SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +52,6 @@ def loaded(app):
     result = app.test_cli_runner().invoke(args=["demo", "--reset"])
     assert result.exit_code == 0, result.output
     yield result.output
-    with app.app_context():
-        db.session.rollback()
-        _empty_tables()
-        db.session.remove()
-    for folder in (app.config["MAIL_OUTBOX"], app.config["UPLOAD_FOLDER"]):
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _clean_state():
-    """Replaces the suite's per-test emptying of the tables: the module shares one load."""
-    yield
-    limiter.reset()
 
 
 @pytest.fixture

@@ -36,12 +36,15 @@ TZ = "Europe/Rome"
 CODES = {"travel", "accommodation", "registration_fee", "stand", "pitch_coaching"}
 
 
-@pytest.fixture
+SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
+
+
+@pytest.fixture(scope="module")
 def loaded(app):
-    """`flask demo --reset`, as a newcomer runs it; its output."""
+    """`flask demo --reset`, as a newcomer runs it, once for the module; its output."""
     result = app.test_cli_runner().invoke(args=["demo", "--reset"])
     assert result.exit_code == 0, result.output
-    return result.output
+    yield result.output
 
 
 @pytest.fixture
@@ -314,12 +317,13 @@ def fingerprint() -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def test_two_loads_write_the_same_vouchers(app):
+def test_two_loads_write_the_same_vouchers(app, loaded):
     prints = []
-    for _ in range(2):
-        with app.app_context():
-            demo.load(reset=True)
-            db.session.remove()
+    for again in (False, True):  # the module's load, then one more
+        if again:
+            with app.app_context():
+                demo.load(reset=True)
+                db.session.remove()
         with app.app_context():
             prints.append(fingerprint())
             db.session.remove()
