@@ -76,6 +76,24 @@ def _shared_demo_cleanup(app, request):
         empty_everything(app)
 
 
+@pytest.fixture(scope="module")
+def loaded(app, request):
+    """`flask demo --reset`, as a newcomer runs it, once for a `SHARED_DEMO` module; its output."""
+    assert getattr(request.module, "SHARED_DEMO", False), "the demo is shared by SHARED_DEMO modules only"
+    result = app.test_cli_runner().invoke(args=["demo", "--reset"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def demo_db(app, loaded):
+    """The shared demo, with an application context to read it through the models."""
+    with app.app_context():
+        yield loaded
+        db.session.rollback()
+        db.session.remove()
+
+
 @pytest.fixture
 def empty_database(app):
     """For a test of a `SHARED_DEMO` module that starts from nothing (keep it after the readers)."""

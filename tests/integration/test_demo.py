@@ -7,7 +7,6 @@ import hashlib
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 from stdnum.eu import vat as eu_vat
 from stdnum.it import iva
@@ -61,25 +60,8 @@ def digest() -> str:
 SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
 
 
-@pytest.fixture(scope="module")
-def loaded(app):
-    """The demo, loaded once for the module; no application context is left open, so requests start clean."""
-    with app.app_context():
-        summary = demo.load(reset=True)
-        db.session.remove()
-    yield summary
-
-
-@pytest.fixture
-def demo_db(app, loaded):
-    """The demo, loaded, and an application context to read it through the models."""
-    with app.app_context():
-        yield loaded
-        db.session.remove()
-
-
 def test_summary_says_what_was_loaded(demo_db):
-    text = "\n".join(demo_db)
+    text = demo_db
     assert "80 companies" in text
     assert "20 buyers" in text
     assert f"admin@{DOMAIN}" in text

@@ -11,7 +11,6 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from opsapp import demo
@@ -42,22 +41,6 @@ DOMAIN = "demo.opsapp.eu"
 
 
 SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
-
-
-@pytest.fixture(scope="module")
-def loaded(app):
-    with app.app_context():
-        summary = demo.load(reset=True)
-        db.session.remove()
-    yield summary
-
-
-@pytest.fixture
-def demo_db(app, loaded):
-    """The demo, loaded and committed, with an application context to read it through the models."""
-    with app.app_context():
-        yield loaded
-        db.session.remove()
 
 
 # The earlier editions the monitoring stage adds (tested in test_demo_kpi.py).
@@ -157,7 +140,7 @@ def test_each_call_is_in_its_phase_with_its_applications(demo_db):
         for application in call.applications:
             if application.status == ApplicationStatus.SUBMITTED:
                 assert application.receipt_number == f"{prefix}-{call.edition.year}-{application.id:06d}"
-    text = "\n".join(demo_db)
+    text = demo_db
     assert "Accelerator 2026 in evaluation (40 applications" in text and "60 applicants" in text
 
 

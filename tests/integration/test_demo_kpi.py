@@ -17,7 +17,6 @@ from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from opsapp import demo
@@ -44,22 +43,6 @@ PROGRAMMES = {"accelerator": (2022, 2023, 2024), "meet_the_buyer": (2023, 2024, 
 
 
 SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
-
-
-@pytest.fixture(scope="module")
-def loaded(app):
-    """`flask demo --reset`, as a newcomer runs it, once for the module; its output."""
-    result = app.test_cli_runner().invoke(args=["demo", "--reset"])
-    assert result.exit_code == 0, result.output
-    yield result.output
-
-
-@pytest.fixture
-def demo_db(app, loaded):
-    with app.app_context():
-        yield loaded
-        db.session.rollback()
-        db.session.remove()
 
 
 def today() -> date:

@@ -39,21 +39,6 @@ CODES = {"travel", "accommodation", "registration_fee", "stand", "pitch_coaching
 SHARED_DEMO = True  # the tests read one load of the demo (tests/conftest.py)
 
 
-@pytest.fixture(scope="module")
-def loaded(app):
-    """`flask demo --reset`, as a newcomer runs it, once for the module; its output."""
-    result = app.test_cli_runner().invoke(args=["demo", "--reset"])
-    assert result.exit_code == 0, result.output
-    yield result.output
-
-
-@pytest.fixture
-def demo_db(app, loaded):
-    with app.app_context():
-        yield loaded
-        db.session.remove()
-
-
 def today() -> date:
     return to_local(utcnow(), TZ).date()
 
